@@ -1,0 +1,358 @@
+"""The tape: ``Function`` (the op contract), recording, and the backward walk.
+
+Every differentiable op is a ``Function`` subclass with two static methods that
+work on raw backend arrays::
+
+    class Exp(Function):
+        @staticmethod
+        def forward(ctx, x):          # arrays in, array(s) out
+            y = ctx.xp.exp(x)
+            ctx.save_for_backward(y)
+            return y
+
+        @staticmethod
+        def backward(ctx, gy):        # one gradient per output in,
+            y, = ctx.saved_tensors    # one per input out (None = no gradient)
+            return gy * y
+
+``Exp.apply(t)`` unwraps the tensors, runs ``forward``, wraps the result and, when
+any input requires a gradient and grad mode is on, records a node on the tape.
+``Tensor.backward()`` walks the recorded nodes in reverse topological order.
+
+Contract details that keep op code short:
+- ``ctx.xp`` is the array module of the inputs (numpy or cupy); ``ctx.backend``
+  the backend module (for its kernels and random generator).
+- A gradient returned by ``backward`` may have the broadcast shape of the
+  forward computation; the engine sums it back to the input's shape.
+- Non-tensor arguments (ints, floats, tuples) are passed through to ``forward``
+  unchanged and get no gradient (return ``None`` for them or leave them out).
+- ``ctx.needs_input_grad[i]`` says whether input ``i`` wants a gradient.
+"""
+import contextlib
+import weakref
+
+from minigrad.backends import backend_of_array
+
+
+class _GradMode:
+    enabled = True
+
+
+def is_grad_enabled():
+    return _GradMode.enabled
+
+
+class _GradModeContext(contextlib.ContextDecorator):
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.previous = _GradMode.enabled
+        _GradMode.enabled = self.enabled
+
+    def __exit__(self, *exc):
+        _GradMode.enabled = self.previous
+        return False
+
+
+def no_grad():
+    """Context manager / decorator: ops inside record nothing on the tape."""
+    return _GradModeContext(False)
+
+
+def enable_grad():
+    """Context manager / decorator: turn recording back on inside a ``no_grad`` block."""
+    return _GradModeContext(True)
+
+
+class Context:
+    """What a ``Function`` keeps between its forward and backward."""
+
+    __slots__ = ("xp", "backend", "needs_input_grad", "saved_tensors", "_saved_versions",
+                 "_inputs", "__dict__")
+
+    def __init__(self, backend, needs_input_grad):
+        self.backend = backend
+        self.xp = backend.xp
+        self.needs_input_grad = needs_input_grad
+        self.saved_tensors = ()
+        self._saved_versions = ()
+
+    def save_for_backward(self, *arrays):
+        """Keep arrays for backward. Those that belong to an input tensor are
+        version-checked: changing that tensor in place before backward is an error."""
+        self.saved_tensors = arrays
+        watched = []
+        for array in arrays:
+            for tensor in self._inputs:
+                if tensor is not None and tensor.data is array:
+                    watched.append((tensor, tensor._version))
+                    break
+        self._saved_versions = tuple(watched)
+
+
+class Node:
+    """One recorded op on the tape: the ``Function``, its context and its inputs."""
+
+    __slots__ = ("function", "ctx", "inputs", "n_outputs", "out_meta", "out_tensors",
+                 "freed", "__weakref__")
+
+    def __init__(self, function, ctx, inputs, outputs):
+        self.function = function
+        self.ctx = ctx
+        self.inputs = inputs          # tensors, or None where no gradient flows
+        self.n_outputs = len(outputs)
+        self.out_meta = [(o.shape, o.dtype) for o in outputs]
+        self.out_tensors = [weakref.ref(o) for o in outputs]  # for hooks and retain_grad
+        self.freed = False
+
+    @property
+    def name(self):
+        return self.function.__name__
+
+
+class Function:
+    """Base class of every differentiable op. Subclasses define static
+    ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``."""
+
+    differentiable = True
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from minigrad.tensor import Tensor
+        tensors = []
+        arrays = []
+        backend_type = None
+        first = None
+        for a in args:
+            if isinstance(a, Tensor):
+                if backend_type is None:
+                    backend_type, first = type(a.data), a
+                elif type(a.data) is not backend_type:
+                    _raise_mixed_backends(cls, first, a)
+                tensors.append(a)
+                arrays.append(a.data)
+            else:
+                tensors.append(None)
+                arrays.append(a)
+        if first is None:
+            raise TypeError(f"{cls.__name__} needs at least one Tensor argument")
+        record = _GradMode.enabled and cls.differentiable and any(
+            t is not None and t.requires_grad for t in tensors)
+        needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
+        ctx = Context(backend_of_array(first.data), needs)
+        ctx._inputs = tensors
+        raw = cls.forward(ctx, *arrays, **kwargs)
+        multi = isinstance(raw, tuple)
+        outputs = [Tensor._wrap(r) for r in (raw if multi else (raw,))]
+        if record:
+            node = Node(cls, ctx, [t if n else None for t, n in zip(tensors, needs)], outputs)
+            for i, out in enumerate(outputs):
+                if out.dtype.kind in "fc":
+                    out.requires_grad = True
+                    out._node = node
+                    out._out_index = i
+        if not record or not ctx._saved_versions:
+            ctx._inputs = None
+        return tuple(outputs) if multi else outputs[0]
+
+
+def _raise_mixed_backends(cls, a, b):
+    raise RuntimeError(
+        f"{cls.__name__}: inputs live on different backends "
+        f"({backend_of_array(a.data).name} array of shape {tuple(a.shape)} and "
+        f"{backend_of_array(b.data).name} array of shape {tuple(b.shape)}); "
+        f"move them to one backend first with .to('numpy') or .to('cupy')")
+
+
+def sum_to_shape(grad, shape, op_name="op"):
+    """Sum a broadcast gradient back down to ``shape`` (the input's shape)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra < 0:
+        raise RuntimeError(f"{op_name}.backward returned a gradient of shape {grad.shape} "
+                           f"for an input of shape {shape}")
+    axes = list(range(extra))
+    for i, n in enumerate(shape):
+        if n == 1 and grad.shape[extra + i] != 1:
+            axes.append(extra + i)
+        elif n != grad.shape[extra + i]:
+            raise RuntimeError(f"{op_name}.backward returned a gradient of shape {grad.shape} "
+                               f"that does not broadcast to the input's shape {shape}")
+    if axes:
+        grad = grad.sum(axis=tuple(axes), keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_nodes(roots):
+    """Nodes reachable from ``roots``, each after every node that consumes its outputs."""
+    order, seen = [], set()
+    stack = [(n, False) for n in roots if n is not None]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for t in node.inputs:
+            if t is not None and t._node is not None and id(t._node) not in seen:
+                stack.append((t._node, False))
+    order.reverse()
+    return order
+
+
+def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
+    """Walk the tape from ``outputs`` (seeded with ``grad_outputs``, raw arrays).
+
+    With ``inputs=None`` gradients are accumulated into the ``.grad`` of every leaf
+    that requires one (``Tensor.backward``). With a list of tensors, their
+    gradients are returned instead and no ``.grad`` is touched (``autograd.grad``).
+    """
+    roots = []
+    pending = {}
+    leaf_grads = {}
+    leaves = {}
+    wanted = None if inputs is None else {id(t): t for t in inputs}
+    for out, g in zip(outputs, grad_outputs):
+        if out._node is None:
+            _accumulate(leaf_grads, leaves, out, g)
+            continue
+        if out._node.freed:
+            _raise_freed(out._node)
+        roots.append(out._node)
+        slots = pending.setdefault(id(out._node), [None] * out._node.n_outputs)
+        slots[out._out_index] = g if slots[out._out_index] is None else slots[out._out_index] + g
+
+    for node in _topological_nodes(roots):
+        if node.freed:
+            _raise_freed(node)
+        slots = pending.pop(id(node), None)
+        if slots is None:
+            continue
+        xp = node.ctx.xp
+        for i, ref in enumerate(node.out_tensors):
+            out = ref() if ref is not None else None
+            if slots[i] is None:
+                shape, dtype = node.out_meta[i]
+                slots[i] = xp.zeros(shape, dtype=dtype)
+            elif out is not None:
+                slots[i] = _run_hooks(out, slots[i])
+                if out._retains_grad and inputs is None:
+                    out._accumulate_grad(slots[i].copy())
+                if wanted is not None and id(out) in wanted:
+                    _accumulate(leaf_grads, leaves, out, slots[i])
+        for tensor, version in node.ctx._saved_versions:
+            if tensor._version != version:
+                raise RuntimeError(
+                    f"{node.name}.backward needs a tensor of shape {tuple(tensor.shape)} that "
+                    f"was modified in place after {node.name} used it (version {version} → "
+                    f"{tensor._version}); use an out-of-place op or .clone() before changing it")
+        grads = node.function.backward(node.ctx, *slots)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        for t, g in zip(node.inputs, grads):
+            if t is None or g is None:
+                continue
+            g = sum_to_shape(g, t.data.shape, node.name)
+            if g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype)
+            if t._node is None:
+                _accumulate(leaf_grads, leaves, t, g)
+            else:
+                slots = pending.setdefault(id(t._node), [None] * t._node.n_outputs)
+                j = t._out_index
+                slots[j] = g if slots[j] is None else slots[j] + g
+        if not retain_graph:
+            node.ctx.saved_tensors = ()
+            node.ctx._saved_versions = ()
+            node.out_tensors = [None] * node.n_outputs
+            node.freed = True
+
+    if inputs is not None:
+        return [leaf_grads.get(id(t)) for t in inputs]
+    stored = set()
+    for key, g in leaf_grads.items():
+        leaf = leaves[key]
+        g = _run_hooks(leaf, g)
+        if leaf.requires_grad:
+            if id(g) in stored:  # one backward array may reach two leaves (a + b)
+                g = g.copy()
+            stored.add(id(g))
+            leaf._accumulate_grad(g)
+    return None
+
+
+def _accumulate(grads, leaves, tensor, g):
+    key = id(tensor)
+    leaves[key] = tensor
+    grads[key] = g if key not in grads else grads[key] + g
+
+
+def _run_hooks(tensor, g):
+    for hook in tensor._hooks:
+        result = hook(tensor._wrap(g))
+        if result is not None:
+            g = result.data if hasattr(result, "data") else result
+    return g
+
+
+def _raise_freed(node):
+    raise RuntimeError(
+        f"trying to backward through {node.name} a second time, but its saved values "
+        "were freed after the first backward; call .backward(retain_graph=True) the "
+        "first time if you need to backward through this graph again")
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as tensors;
+    nothing is accumulated into any ``.grad`` (like ``torch.autograd.grad``)."""
+    from minigrad.tensor import Tensor
+    single_input = isinstance(inputs, Tensor)
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if single_input else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    seeds = []
+    for out, g in zip(outputs, grad_outputs):
+        seeds.append(_seed_gradient(out, g))
+    grads = run_backward(outputs, seeds, retain_graph=retain_graph, inputs=inputs)
+    result = []
+    for t, g in zip(inputs, grads):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"an input of shape {tuple(t.shape)} was not used to "
+                                   "compute the outputs; pass allow_unused=True to get None")
+            result.append(None)
+        else:
+            result.append(Tensor._wrap(g))
+    return result[0] if single_input else result
+
+
+def _seed_gradient(out, g):
+    if g is None:
+        if out.data.size != 1:
+            raise RuntimeError(f"backward of a non-scalar tensor of shape {tuple(out.shape)} "
+                               "needs a gradient argument of the same shape")
+        xp = backend_of_array(out.data).xp
+        return xp.ones(out.data.shape, dtype=out.data.dtype)
+    from minigrad.tensor import Tensor
+    garr = backend_of_array(out.data).asarray(g.data if isinstance(g, Tensor) else g)
+    if garr.shape != out.data.shape:
+        raise RuntimeError(f"gradient of shape {garr.shape} given for an output of shape "
+                           f"{out.data.shape}")
+    return garr.astype(out.data.dtype, copy=True)  # never alias the caller's array
+

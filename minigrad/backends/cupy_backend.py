@@ -1,0 +1,63 @@
+"""CuPy backend: arrays on an NVIDIA GPU, hot loops as CUDA kernels.
+
+Needs ``pip install "minigrad[cuda]"`` (cupy-cuda12x) and a visible GPU.
+"""
+from minigrad.backends import BackendError, reference
+
+name = "cupy"
+try:
+    import cupy
+    xp = cupy
+    ndarray = cupy.ndarray
+except ImportError:  # checked in check_available, with a message that says what to do
+    cupy = xp = ndarray = None
+
+_rng = None
+
+
+def check_available():
+    """Raise ``BackendError`` saying how to get CuPy, or that no GPU is visible."""
+    if cupy is None:
+        raise BackendError("the 'cupy' backend needs CuPy, which is not installed: "
+                           "pip install \"minigrad[cuda]\" (cupy-cuda12x) on a machine "
+                           "with an NVIDIA GPU and CUDA 12")
+    try:
+        count = cupy.cuda.runtime.getDeviceCount()
+    except Exception as err:  # the CUDA driver itself may be missing
+        raise BackendError(f"the 'cupy' backend found no usable GPU: {err}") from None
+    if count == 0:
+        raise BackendError("the 'cupy' backend found no GPU on this machine")
+
+
+def asarray(data, dtype=None):
+    """Convert ``data`` (a list, a scalar, a NumPy or CuPy array) to a CuPy array."""
+    return cupy.asarray(data, dtype=dtype)
+
+
+def to_numpy(array):
+    return cupy.asnumpy(array)
+
+
+def seed(value):
+    """Reseed this backend's random generator."""
+    global _rng
+    _rng = cupy.random.default_rng(value)
+
+
+def generator():
+    """The backend's random generator (a ``cupy.random.Generator``)."""
+    global _rng
+    if _rng is None:
+        _rng = cupy.random.default_rng()
+    return _rng
+
+
+def scatter_add(shape, dtype, index, values):
+    """``reference.scatter_add`` (``cupy.add.at`` is already an atomic-add kernel)."""
+    return reference.scatter_add(cupy, shape, dtype, index, values)
+
+
+def special():
+    """``cupyx.scipy.special``, the GPU twin of ``scipy.special``."""
+    import cupyx.scipy.special
+    return cupyx.scipy.special

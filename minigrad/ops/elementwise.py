@@ -1,0 +1,487 @@
+"""Elementwise primitives. Gradients may come back in the broadcast shape; the
+engine sums them to each input's shape (see ``autograd.sum_to_shape``)."""
+from minigrad.autograd import Function
+from minigrad.registry import Case, register
+from minigrad.ops._util import as_operand
+from minigrad.tensor import Tensor
+
+
+class Add(Function):
+    """z = a + b;  dz/da = 1, dz/db = 1."""
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, gz):
+        return gz, gz
+
+
+class Sub(Function):
+    """z = a - b;  dz/da = 1, dz/db = -1."""
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, gz):
+        return gz, (-gz if ctx.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = a * b;  dz/da = b, dz/db = a."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, gz):
+        a, b = ctx.saved_tensors
+        need_a, need_b = ctx.needs_input_grad
+        return (gz * b if need_a else None), (gz * a if need_b else None)
+
+
+class Div(Function):
+    """z = a / b;  dz/da = 1/b, dz/db = -a/b² = -z/b."""
+    @staticmethod
+    def forward(ctx, a, b):
+        z = a / b
+        ctx.save_for_backward(b, z)
+        return z
+
+    @staticmethod
+    def backward(ctx, gz):
+        b, z = ctx.saved_tensors
+        ga = gz / b
+        return ga, (-ga * z if ctx.needs_input_grad[1] else None)
+
+
+class Neg(Function):
+    """z = -a;  dz/da = -1."""
+    @staticmethod
+    def forward(ctx, a):
+        return -a
+
+    @staticmethod
+    def backward(ctx, gz):
+        return -gz
+
+
+class Pow(Function):
+    """z = a ** b;  dz/da = b a^(b-1),  dz/db = z log a (only defined for a > 0)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        z = a ** b
+        ctx.save_for_backward(a, b, z)
+        return z
+
+    @staticmethod
+    def backward(ctx, gz):
+        a, b, z = ctx.saved_tensors
+        need_a = ctx.needs_input_grad[0]
+        need_b = len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]
+        ga = gz * b * a ** (b - 1) if need_a else None
+        gb = gz * z * ctx.xp.log(a) if need_b else None
+        return ga, gb
+
+
+class Exp(Function):
+    """y = eˣ;  dy/dx = eˣ = y (the output is saved, not the input)."""
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.exp(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * y
+
+
+class Log(Function):
+    """y = log x;  dy/dx = 1/x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy / x
+
+
+class Log1p(Function):
+    """y = log(1 + x), accurate for small x;  dy/dx = 1/(1 + x)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.log1p(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy / (1 + x)
+
+
+class Expm1(Function):
+    """y = eˣ - 1, accurate for small x;  dy/dx = eˣ = y + 1."""
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * (y + 1)
+
+
+class Sqrt(Function):
+    """y = √x;  dy/dx = 1/(2√x) = 1/(2y)."""
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy / (2 * y)
+
+
+class Rsqrt(Function):
+    """y = 1/√x;  dy/dx = -½ x^(-3/2) = -½ y³."""
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / ctx.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return -0.5 * gy * y * y * y
+
+
+class Abs(Function):
+    """y = |x|;  dy/dx = sign(x) (0 at x = 0, the subgradient NumPy and PyTorch use)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.abs(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * ctx.xp.sign(x)
+
+
+class Maximum(Function):
+    """z = max(a, b) elementwise; the gradient goes to the larger input
+    (split equally on ties, so that a symmetric sum of both is still exact)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, gz):
+        a, b = ctx.saved_tensors
+        share = (a > b) + 0.5 * (a == b)
+        return gz * share, gz * (1 - share)
+
+
+class Minimum(Function):
+    """z = min(a, b) elementwise; the gradient goes to the smaller input (split on ties)."""
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.xp.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, gz):
+        a, b = ctx.saved_tensors
+        share = (a < b) + 0.5 * (a == b)
+        return gz * share, gz * (1 - share)
+
+
+class Clip(Function):
+    """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return ctx.xp.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        inside = ctx.xp.ones(x.shape, dtype=bool)
+        if ctx.lo is not None:
+            inside &= x >= ctx.lo
+        if ctx.hi is not None:
+            inside &= x <= ctx.hi
+        return gy * inside
+
+
+class Where(Function):
+    """z = a where cond else b;  dz/da = cond, dz/db = 1 - cond (cond gets none)."""
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        return ctx.xp.where(cond, a, b)
+
+    @staticmethod
+    def backward(ctx, gz):
+        cond, = ctx.saved_tensors
+        zero = ctx.xp.zeros((), dtype=gz.dtype)
+        return None, ctx.xp.where(cond, gz, zero), ctx.xp.where(cond, zero, gz)
+
+
+class Sin(Function):
+    """y = sin x;  dy/dx = cos x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.sin(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * ctx.xp.cos(x)
+
+
+class Cos(Function):
+    """y = cos x;  dy/dx = -sin x."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.xp.cos(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return -gy * ctx.xp.sin(x)
+
+
+class Tanh(Function):
+    """y = tanh x;  dy/dx = 1 - y²."""
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.xp.tanh(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * (1 - y * y)
+
+
+def stable_sigmoid(xp, x):
+    """σ(x) = 1/(1 + e⁻ˣ), written as ½(1 + tanh(x/2)) so that no exp overflows."""
+    return 0.5 * (1 + xp.tanh(0.5 * x))
+
+
+class Sigmoid(Function):
+    """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = y(1 - y)."""
+    @staticmethod
+    def forward(ctx, x):
+        y = stable_sigmoid(ctx.xp, x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        return gy * y * (1 - y)
+
+
+class Erf(Function):
+    """y = erf x = (2/√π) ∫₀ˣ e^(-t²) dt;  dy/dx = (2/√π) e^(-x²)."""
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.backend.special().erf(x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, = ctx.saved_tensors
+        return gy * (1.1283791670955126 * ctx.xp.exp(-x * x))
+
+
+class Cast(Function):
+    """y = x converted to ``dtype``; the gradient is converted back to x's dtype."""
+    @staticmethod
+    def forward(ctx, x, dtype, copy):
+        return x.astype(dtype, copy=copy)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy  # the engine casts it to the input's dtype
+
+
+# ------------------------------------------------------------------ functional
+def _binary(function, a, b):
+    if isinstance(a, Tensor):
+        return function.apply(a, as_operand(b, a))
+    return function.apply(as_operand(a, b), b)
+
+
+def add(a, b):
+    """a + b (broadcasting)."""
+    return _binary(Add, a, b)
+
+
+def sub(a, b):
+    """a - b (broadcasting)."""
+    return _binary(Sub, a, b)
+
+
+def mul(a, b):
+    """a * b (broadcasting)."""
+    return _binary(Mul, a, b)
+
+
+def div(a, b):
+    """a / b (broadcasting)."""
+    return _binary(Div, a, b)
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+def pow(a, b):  # noqa: A001  (the name users type)
+    """a ** b for a tensor or scalar exponent; a tensor exponent needs a > 0 for its gradient."""
+    return _binary(Pow, a, b)
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+def log(x):
+    return Log.apply(x)
+
+
+def log1p(x):
+    return Log1p.apply(x)
+
+
+def expm1(x):
+    return Expm1.apply(x)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+def rsqrt(x):
+    return Rsqrt.apply(x)
+
+
+def abs(x):  # noqa: A001
+    return Abs.apply(x)
+
+
+def maximum(a, b):
+    return _binary(Maximum, a, b)
+
+
+def minimum(a, b):
+    return _binary(Minimum, a, b)
+
+
+def clip(x, min=None, max=None):  # noqa: A002
+    """Clamp x into [min, max] (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    return Clip.apply(x, min, max)
+
+
+clamp = clip
+
+
+def where(cond, a, b):
+    """a where cond is true, b elsewhere (cond is a boolean tensor or array)."""
+    like = a if isinstance(a, Tensor) else b if isinstance(b, Tensor) else cond
+    cond = as_operand(cond, like)
+    if isinstance(cond, Tensor) and cond.dtype != bool:
+        raise TypeError(f"where: the condition must be boolean, got {cond.dtype}")
+    a = as_operand(a, like)
+    b = as_operand(b, like)
+    return Where.apply(cond, a, b)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+def erf(x):
+    return Erf.apply(x)
+
+
+def cast(x, dtype, copy=False):
+    """x converted to ``dtype`` (differentiable between floating dtypes)."""
+    return Cast.apply(x, dtype, copy)
+
+
+# ------------------------------------------------------------------ registry
+def _pos(rng, *shape):
+    return rng.uniform(0.5, 2.0, shape)
+
+
+def _away_from_ties(rng, *shape):
+    a = rng.standard_normal(shape)
+    return a, a + rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 1.0, shape)
+
+
+def _register_all():
+    n = lambda rng, *s: rng.standard_normal(s)  # noqa: E731
+    register(add, inputs=lambda r: [Case(n(r, 3, 4), n(r, 4)), Case(n(r, 2, 1, 3), n(r, 4, 1)),
+                                    Case(n(r, 3), 2.5)])
+    register(sub, inputs=lambda r: [Case(n(r, 3, 4), n(r, 3, 1)), Case(1.5, n(r, 3))])
+    register(mul, inputs=lambda r: [Case(n(r, 3, 4), n(r, 4)), Case(n(r, 2, 3), -3.0)])
+    register(div, inputs=lambda r: [Case(n(r, 3, 4), _pos(r, 3, 1)), Case(2.0, _pos(r, 5))])
+    register(neg, inputs=lambda r: Case(n(r, 3, 4)))
+    register(pow, inputs=lambda r: [Case(_pos(r, 3, 4), 3.0), Case(n(r, 5), 2),
+                                    Case(_pos(r, 3, 4), n(r, 4)), Case(2.0, n(r, 4))])
+    register(exp, inputs=lambda r: Case(n(r, 3, 4)))
+    register(log, inputs=lambda r: Case(_pos(r, 3, 4)))
+    register(log1p, inputs=lambda r: Case(r.uniform(-0.5, 2.0, (3, 4))))
+    register(expm1, inputs=lambda r: Case(n(r, 3, 4)))
+    register(sqrt, inputs=lambda r: Case(_pos(r, 3, 4)))
+    register(rsqrt, inputs=lambda r: Case(_pos(r, 3, 4)))
+    register(abs, inputs=lambda r: Case(n(r, 3, 4) + 0.05 * r.choice([-1, 1], (3, 4))))
+    register(maximum, inputs=lambda r: Case(*_away_from_ties(r, 3, 4)))
+    register(minimum, inputs=lambda r: Case(*_away_from_ties(r, 3, 4)))
+    register(clip, aliases=["clamp"],
+             inputs=lambda r: [Case(r.choice([-1.0, 1.0], (4, 5)) * r.uniform(0.0, 0.4, (4, 5))
+                                    + r.choice([-1.0, 0.0, 1.0], (4, 5)), min=-0.5, max=0.5)])
+    register(where, inputs=lambda r: Case(r.standard_normal((3, 4)) > 0, n(r, 3, 4), n(r, 4)))
+    register(sin, inputs=lambda r: Case(n(r, 3, 4)))
+    register(cos, inputs=lambda r: Case(n(r, 3, 4)))
+    register(tanh, inputs=lambda r: Case(n(r, 3, 4)))
+    register(sigmoid, inputs=lambda r: Case(3 * n(r, 3, 4)))
+    register(erf, inputs=lambda r: Case(n(r, 3, 4)))
+
+
+_register_all()

@@ -1,0 +1,170 @@
+"""Indexing: getitem (basic and advanced), gather/take_along_axis, index_select,
+masked_fill, and the integer-valued one_hot."""
+from minigrad.autograd import Function
+from minigrad.registry import Case, register
+from minigrad.tensor import Tensor, _index_array
+
+
+def _is_basic(index):
+    """True when the index has only ints, slices, None and Ellipsis (a view, no copies)."""
+    items = index if isinstance(index, tuple) else (index,)
+    return all(i is None or i is Ellipsis or isinstance(i, (int, slice)) for i in items)
+
+
+class GetItem(Function):
+    """y = x[index]. Each element of y was read from one place of x, so dx is
+    zeros with dy added back at those places: a plain assignment for basic
+    indexing (slices read each element once), a scatter-add for integer arrays
+    (which may read an element several times)."""
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
+        try:
+            return x[index]
+        except IndexError as err:
+            raise IndexError(f"getitem: {err} (tensor of shape {x.shape})") from None
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        if _is_basic(ctx.index) or _is_boolean(ctx.index):
+            gx = xp.zeros(ctx.shape, dtype=gy.dtype)
+            gx[ctx.index] = gy
+            return gx
+        return ctx.backend.scatter_add(ctx.shape, gy.dtype, ctx.index, gy)
+
+
+def _is_boolean(index):
+    return getattr(index, "dtype", None) is not None and index.dtype == bool
+
+
+class TakeAlongAxis(Function):
+    """y = take_along_axis(x, idx, axis) (PyTorch's ``gather``);
+    dx = zeros with dy scatter-added along ``axis`` at idx."""
+    @staticmethod
+    def forward(ctx, x, idx, axis):
+        ctx.shape, ctx.axis = x.shape, axis
+        ctx.save_for_backward(idx)
+        return ctx.xp.take_along_axis(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        idx, = ctx.saved_tensors
+        index = list(xp.indices(idx.shape, sparse=True))
+        index[ctx.axis] = idx
+        return ctx.backend.scatter_add(ctx.shape, gy.dtype, tuple(index), gy)
+
+
+class IndexSelect(Function):
+    """y = x.take(idx, axis) (rows of an embedding table, say);
+    dx = zeros with dy scatter-added at idx along ``axis``."""
+    @staticmethod
+    def forward(ctx, x, idx, axis):
+        ctx.shape, ctx.axis = x.shape, axis
+        ctx.save_for_backward(idx)
+        return ctx.xp.take(x, idx, axis=axis)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        idx, = ctx.saved_tensors
+        moved = (ctx.shape[ctx.axis],) + ctx.shape[:ctx.axis] + ctx.shape[ctx.axis + 1:]
+        g = xp.moveaxis(gy, list(range(ctx.axis, ctx.axis + idx.ndim)), list(range(idx.ndim)))
+        gx = ctx.backend.scatter_add(moved, gy.dtype, idx, g)
+        return xp.moveaxis(gx, 0, ctx.axis)
+
+
+class MaskedFill(Function):
+    """y = value where mask else x;  dx = dy where not mask, else 0."""
+    @staticmethod
+    def forward(ctx, x, mask, value):
+        ctx.save_for_backward(mask)
+        return ctx.xp.where(mask, ctx.xp.asarray(value, dtype=x.dtype), x)
+
+    @staticmethod
+    def backward(ctx, gy):
+        mask, = ctx.saved_tensors
+        return ctx.xp.where(mask, ctx.xp.zeros((), dtype=gy.dtype), gy), None
+
+
+def getitem(x, index):
+    """x[index] with ints, slices, None, Ellipsis, integer arrays or a boolean mask."""
+    return GetItem.apply(x, _index_array(index))
+
+
+def take_along_axis(x, indices, axis):
+    """Pick ``x[..., indices[...], ...]`` along ``axis`` (``torch.gather``)."""
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    _check_integer("take_along_axis", idx)
+    if getattr(idx, "ndim", None) != x.ndim:
+        raise ValueError(f"take_along_axis: indices of shape {getattr(idx, 'shape', None)} need "
+                         f"{x.ndim} dimensions, like x of shape {x.shape}")
+    return TakeAlongAxis.apply(x, _like(idx, x), axis % x.ndim)
+
+
+gather = take_along_axis
+
+
+def index_select(x, axis, indices):
+    """Entries of x at ``indices`` along ``axis`` (``torch.index_select``)."""
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    _check_integer("index_select", idx)
+    return IndexSelect.apply(x, _like(idx, x), axis % x.ndim)
+
+
+def masked_fill(x, mask, value):
+    """x with ``value`` wherever the boolean ``mask`` (broadcast to x) is true."""
+    m = mask.data if isinstance(mask, Tensor) else mask
+    m = _like(m, x)
+    if m.dtype != bool:
+        raise TypeError(f"masked_fill: the mask must be boolean, got {m.dtype}")
+    if m.ndim > x.ndim or any(a != 1 and a != b for a, b in zip(m.shape[::-1], x.shape[::-1])):
+        raise ValueError(f"masked_fill: mask of shape {m.shape} does not broadcast to "
+                         f"x of shape {x.shape}")
+    return MaskedFill.apply(x, Tensor._wrap(m), value)
+
+
+def one_hot(indices, num_classes, dtype="float32"):
+    """Rows of the identity picked by integer ``indices``: shape indices.shape + (num_classes,).
+    Not differentiable (the result is a constant of the indices)."""
+    from minigrad.backends import backend_of_array
+    idx = indices.data if isinstance(indices, Tensor) else indices
+    xp = backend_of_array(idx).xp
+    idx = xp.asarray(idx)
+    _check_integer("one_hot", idx)
+    if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
+        raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), "
+                         f"got values from {int(idx.min())} to {int(idx.max())}")
+    out = xp.zeros(idx.shape + (num_classes,), dtype=dtype)
+    xp.put_along_axis(out, idx[..., None], 1, axis=-1)
+    return Tensor._wrap(out)
+
+
+def _like(array, x):
+    from minigrad.backends import backend_of_array
+    return backend_of_array(x.data).asarray(array)
+
+
+def _check_integer(op, idx):
+    kind = getattr(getattr(idx, "dtype", None), "kind", None)
+    if kind not in ("i", "u"):
+        raise TypeError(f"{op}: indices must be an integer array, got "
+                        f"{getattr(idx, 'dtype', type(idx).__name__)}")
+
+
+def _register_all():
+    n = lambda rng, *s: rng.standard_normal(s)  # noqa: E731
+    register(getitem, inputs=lambda r: [
+        Case(n(r, 4, 5), (slice(1, 3), 2)), Case(n(r, 4, 5), (None, Ellipsis, slice(None, None, 2))),
+        Case(n(r, 4, 5), r.integers(0, 4, 7)), Case(n(r, 4, 5), (r.integers(0, 4, 6), r.integers(0, 5, 6))),
+        Case(n(r, 4, 5), n(r, 4, 5) > 0)])
+    register(take_along_axis, aliases=["gather"],
+             inputs=lambda r: [Case(n(r, 4, 5), r.integers(0, 5, (4, 3)), 1),
+                               Case(n(r, 4, 5), r.integers(0, 4, (6, 5)), 0)])
+    register(index_select, inputs=lambda r: [Case(n(r, 6, 3), 0, r.integers(0, 6, 8)),
+                                             Case(n(r, 3, 6), 1, r.integers(0, 6, (2, 4)))])
+    register(masked_fill, inputs=lambda r: Case(n(r, 3, 4), n(r, 1, 4) > 0, -1.0))
+
+
+_register_all()

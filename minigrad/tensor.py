@@ -1,0 +1,295 @@
+"""Tensor: a backend array plus what autograd needs to send a gradient back to it."""
+import numbers
+
+from minigrad import autograd
+from minigrad.backends import backend_of_array, current, get_backend
+
+
+class Tensor:
+    """An n-dimensional array on the NumPy or CuPy backend that records the ops
+    applied to it, so that ``backward()`` can compute gradients.
+
+    ``Tensor(data, requires_grad=False, dtype=None)`` copies nothing when ``data``
+    is already an array of the current backend. Python floats and float lists
+    become float32 (the default floating dtype), Python ints become int64.
+    In-place methods (``add_``, ``zero_``, ``x[i] = v``, ...) are not recorded on the
+    tape: they are for tensors that need no gradient and for parameter updates
+    under ``no_grad()``, and each one bumps a version counter so that a backward
+    that needed the old values fails loudly instead of returning a wrong gradient.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_out_index", "_hooks",
+                 "_version", "_retains_grad", "__weakref__", "__dict__")
+    __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
+
+    def __init__(self, data, requires_grad=False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        backend = current() if not _is_array(data) else backend_of_array(data)
+        if dtype is None and not _is_array(data):
+            dtype = _default_dtype(data)
+        array = backend.asarray(data, dtype=dtype)
+        self._init(array, requires_grad)
+        if requires_grad and array.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got {array.dtype}")
+
+    def _init(self, array, requires_grad=False):
+        self.data = array
+        self.grad = None
+        self.requires_grad = requires_grad
+        self._node = None
+        self._out_index = 0
+        self._hooks = []
+        self._version = 0
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, array):
+        """Wrap a backend array without a copy or a conversion (used by ops)."""
+        t = cls.__new__(cls)
+        t._init(array)
+        return t
+
+    # ----------------------------------------------------------------- properties
+    shape = property(lambda self: self.data.shape)
+    dtype = property(lambda self: self.data.dtype)
+    ndim = property(lambda self: self.data.ndim)
+    size = property(lambda self: self.data.size, doc="number of elements")
+
+    def numel(self):
+        return self.data.size
+
+    @property
+    def backend(self):
+        """Name of the backend this tensor's array lives on."""
+        return backend_of_array(self.data).name
+
+    @property
+    def is_leaf(self):
+        return self._node is None
+
+    @property
+    def grad_fn(self):
+        """Name of the op that produced this tensor, or None for a leaf."""
+        return None if self._node is None else self._node.name
+
+    @property
+    def T(self):
+        return self.transpose()
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        extra = f", grad_fn={self.grad_fn}" if self._node is not None else (
+            ", requires_grad=True" if self.requires_grad else "")
+        body = repr(backend_of_array(self.data).to_numpy(self.data))
+        return f"tensor({body}{extra}, backend={self.backend})"
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------------- autograd
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires it.
+        ``grad`` is needed unless ``self`` has one element (it defaults to ones)."""
+        if not self.requires_grad:
+            raise RuntimeError("backward() on a tensor that does not require grad: "
+                               "no input of the computation had requires_grad=True "
+                               "(or it ran under no_grad())")
+        autograd.run_backward([self], [autograd._seed_gradient(self, grad)],
+                              retain_graph=retain_graph)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got {self.dtype}")
+        if not self.is_leaf and not requires_grad:
+            raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach()")
+        self.requires_grad = requires_grad
+        return self
+
+    def detach(self):
+        """The same values, cut from the tape (shares the array)."""
+        return Tensor._wrap(self.data)
+
+    def retain_grad(self):
+        """Keep ``.grad`` on this non-leaf tensor after backward."""
+        if self._node is not None:
+            self._retains_grad = True
+        return self
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned
+        tensor replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def _accumulate_grad(self, g):
+        """Add ``g`` into ``.grad``; the caller guarantees ``g`` is not shared."""
+        if self.grad is None:
+            self.grad = Tensor._wrap(g)
+        else:
+            self.grad.data += g
+
+    def zero_grad(self):
+        self.grad = None
+
+    # --------------------------------------------------------------- conversions
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def numpy(self):
+        """A NumPy array with the values (copied from the GPU for CuPy tensors)."""
+        return backend_of_array(self.data).to_numpy(self.data)
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def to(self, backend):
+        """This tensor on ``backend`` ('numpy' or 'cupy'); a leaf keeps requires_grad."""
+        target = get_backend(backend)
+        if backend_of_array(self.data) is target:
+            return self
+        out = Tensor._wrap(target.asarray(backend_of_array(self.data).to_numpy(self.data)
+                                          if target.name == "cupy" else self.data))
+        out.requires_grad = self.requires_grad and self.is_leaf
+        return out
+
+    def cpu(self):
+        return self.to("numpy")
+
+    def cuda(self):
+        return self.to("cupy")
+
+    def astype(self, dtype):
+        from minigrad.ops.elementwise import cast
+        return cast(self, dtype)
+
+    def float(self):
+        return self.astype("float32")
+
+    def double(self):
+        return self.astype("float64")
+
+    def clone(self):
+        from minigrad.ops.elementwise import cast
+        return cast(self, self.dtype, copy=True)
+
+    # ------------------------------------------------------------- in-place ops
+    def _check_inplace(self, what):
+        if self.requires_grad and autograd.is_grad_enabled():
+            kind = "a leaf tensor" if self.is_leaf else "a tensor in the graph"
+            raise RuntimeError(f"{what}: in-place change of {kind} that requires grad; "
+                               "do it under minigrad.no_grad() or on a detached copy")
+        self._version += 1
+
+    def _operand_array(self, other):
+        return other.data if isinstance(other, Tensor) else other
+
+    def add_(self, other, alpha=1):
+        self._check_inplace("add_")
+        o = self._operand_array(other)
+        self.data += o if alpha == 1 else alpha * o
+        return self
+
+    def sub_(self, other):
+        self._check_inplace("sub_")
+        self.data -= self._operand_array(other)
+        return self
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self.data *= self._operand_array(other)
+        return self
+
+    def div_(self, other):
+        self._check_inplace("div_")
+        self.data /= self._operand_array(other)
+        return self
+
+    def copy_(self, other):
+        self._check_inplace("copy_")
+        self.data[...] = self._operand_array(other)
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data.fill(value)
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def clamp_(self, min=None, max=None):
+        self._check_inplace("clamp_")
+        backend_of_array(self.data).xp.clip(self.data, min, max, out=self.data)
+        return self
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        self.data[_index_array(index)] = self._operand_array(value)
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+
+class _HookHandle:
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _is_array(x):
+    return hasattr(x, "__array_interface__") or hasattr(x, "__cuda_array_interface__")
+
+
+def _default_dtype(data):
+    """float32 for Python floats (the default float dtype), int64 for Python ints."""
+    probe = data
+    while isinstance(probe, (list, tuple)) and probe:
+        probe = probe[0]
+    if isinstance(probe, bool):
+        return None
+    if isinstance(probe, numbers.Integral):
+        return "int64"
+    if isinstance(probe, numbers.Real):
+        return "float32"
+    return None
+
+
+def _index_array(index):
+    """Unwrap Tensors inside an index (int/bool tensors index like their arrays)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def tensor(data, requires_grad=False, dtype=None):
+    """Make a tensor on the current backend (``minigrad.tensor([1., 2.])``)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
