@@ -26,8 +26,9 @@ def get_backend(name):
         raise BackendError(f"unknown backend {name!r}; valid backends are: "
                            + ", ".join(BACKEND_NAMES))
     if name not in _loaded:
-        _loaded[name] = importlib.import_module(_MODULES[name])
-        _loaded[name].check_available()
+        module = importlib.import_module(_MODULES[name])
+        module.check_available()
+        _loaded[name] = module
     return _loaded[name]
 
 

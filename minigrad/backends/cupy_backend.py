@@ -2,7 +2,7 @@
 
 Needs ``pip install "minigrad[cuda]"`` (cupy-cuda12x) and a visible GPU.
 """
-from minigrad.backends import BackendError, reference
+from minigrad.backends import BackendError
 
 name = "cupy"
 try:
@@ -52,12 +52,14 @@ def generator():
     return _rng
 
 
-def scatter_add(shape, dtype, index, values):
-    """``reference.scatter_add`` (``cupy.add.at`` is already an atomic-add kernel)."""
-    return reference.scatter_add(cupy, shape, dtype, index, values)
-
 
 def special():
     """``cupyx.scipy.special``, the GPU twin of ``scipy.special``."""
     import cupyx.scipy.special
     return cupyx.scipy.special
+
+
+def kernels(family):
+    """The cupy kernels of ``family`` (see ``minigrad.backends.kernels``)."""
+    from minigrad.backends.kernels import load
+    return load(family, "cupy")

@@ -5,8 +5,6 @@ Numba functions are compiled lazily on first call and cached on disk
 """
 import numpy
 
-from minigrad.backends import reference
-
 name = "numpy"
 xp = numpy
 ndarray = numpy.ndarray
@@ -39,19 +37,14 @@ def generator():
     return _rng
 
 
-def scatter_add(shape, dtype, index, values):
-    """Fast ``reference.scatter_add``: a Numba loop for the common 1-axis integer index."""
-    from minigrad.backends import numba_kernels
-    if (isinstance(index, numpy.ndarray) and index.dtype.kind in "iu"
-            and len(shape) >= 1 and values.ndim == index.ndim + len(shape) - 1):
-        out = numpy.zeros(shape, dtype=dtype)
-        rows = numpy.ascontiguousarray(values.reshape(index.size, -1))
-        numba_kernels.scatter_add_rows(out.reshape(shape[0], -1), index.reshape(-1), rows)
-        return out
-    return reference.scatter_add(numpy, shape, dtype, index, values)
-
 
 def special():
     """``scipy.special`` (imported on first use: it is slow to import)."""
     import scipy.special
     return scipy.special
+
+
+def kernels(family):
+    """The numba kernels of ``family`` (see ``minigrad.backends.kernels``)."""
+    from minigrad.backends.kernels import load
+    return load(family, "numba")

@@ -1,4 +1,5 @@
 """Primitive differentiable ops, one module per family. Everything else in
 minigrad (activations, normalizations, losses, layers) is built from these or
 written as its own ``Function`` beside its family."""
-from minigrad.ops import elementwise, reductions, linalg, shape, indexing, random  # noqa: F401
+from minigrad.ops import (conv, elementwise, indexing, linalg, pooling, random,  # noqa: F401
+                          reductions, shape)

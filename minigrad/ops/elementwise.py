@@ -354,6 +354,7 @@ def div(a, b):
 
 
 def neg(x):
+    """-x elementwise."""
     return Neg.apply(x)
 
 
@@ -363,38 +364,47 @@ def pow(a, b):  # noqa: A001  (the name users type)
 
 
 def exp(x):
+    """eˣ elementwise (see ``Exp`` for the backward)."""
     return Exp.apply(x)
 
 
 def log(x):
+    """Natural logarithm elementwise."""
     return Log.apply(x)
 
 
 def log1p(x):
+    """log(1 + x), accurate near 0."""
     return Log1p.apply(x)
 
 
 def expm1(x):
+    """eˣ - 1, accurate near 0."""
     return Expm1.apply(x)
 
 
 def sqrt(x):
+    """√x elementwise."""
     return Sqrt.apply(x)
 
 
 def rsqrt(x):
+    """1/√x elementwise."""
     return Rsqrt.apply(x)
 
 
 def abs(x):  # noqa: A001
+    """|x| elementwise (gradient sign(x), 0 at 0)."""
     return Abs.apply(x)
 
 
 def maximum(a, b):
+    """Elementwise max(a, b) (broadcasting)."""
     return _binary(Maximum, a, b)
 
 
 def minimum(a, b):
+    """Elementwise min(a, b) (broadcasting)."""
     return _binary(Minimum, a, b)
 
 
@@ -420,22 +430,27 @@ def where(cond, a, b):
 
 
 def sin(x):
+    """sin x elementwise."""
     return Sin.apply(x)
 
 
 def cos(x):
+    """cos x elementwise."""
     return Cos.apply(x)
 
 
 def tanh(x):
+    """tanh x elementwise."""
     return Tanh.apply(x)
 
 
 def sigmoid(x):
+    """σ(x) = 1/(1 + e⁻ˣ), computed without overflow."""
     return Sigmoid.apply(x)
 
 
 def erf(x):
+    """The error function erf x elementwise."""
     return Erf.apply(x)
 
 

@@ -31,7 +31,7 @@ class GetItem(Function):
             gx = xp.zeros(ctx.shape, dtype=gy.dtype)
             gx[ctx.index] = gy
             return gx
-        return ctx.backend.scatter_add(ctx.shape, gy.dtype, ctx.index, gy)
+        return ctx.backend.kernels("indexing").scatter_add(ctx.shape, gy.dtype, ctx.index, gy)
 
 
 def _is_boolean(index):
@@ -53,7 +53,7 @@ class TakeAlongAxis(Function):
         idx, = ctx.saved_tensors
         index = list(xp.indices(idx.shape, sparse=True))
         index[ctx.axis] = idx
-        return ctx.backend.scatter_add(ctx.shape, gy.dtype, tuple(index), gy)
+        return ctx.backend.kernels("indexing").scatter_add(ctx.shape, gy.dtype, tuple(index), gy)
 
 
 class IndexSelect(Function):
@@ -71,7 +71,7 @@ class IndexSelect(Function):
         idx, = ctx.saved_tensors
         moved = (ctx.shape[ctx.axis],) + ctx.shape[:ctx.axis] + ctx.shape[ctx.axis + 1:]
         g = xp.moveaxis(gy, list(range(ctx.axis, ctx.axis + idx.ndim)), list(range(idx.ndim)))
-        gx = ctx.backend.scatter_add(moved, gy.dtype, idx, g)
+        gx = ctx.backend.kernels("indexing").scatter_add(moved, gy.dtype, idx, g)
         return xp.moveaxis(gx, 0, ctx.axis)
 
 

@@ -127,10 +127,12 @@ def _axis(axis):
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001
+    """Sum over ``axis`` (all axes by default)."""
     return Sum.apply(x, _axis(axis), keepdims)
 
 
 def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis`` (all axes by default)."""
     return Mean.apply(x, _axis(axis), keepdims)
 
 
@@ -146,10 +148,12 @@ def std(x, axis=None, keepdims=False, ddof=0):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis``; the gradient is split evenly between tied maxima."""
     return Max.apply(x, _axis(axis), keepdims)
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis``; the gradient is split evenly between tied minima."""
     return Min.apply(x, _axis(axis), keepdims)
 
 

@@ -265,10 +265,12 @@ def pad(x, pad_width, value=0.0):
 
 
 def flip(x, axis=None):
+    """x reversed along ``axis`` (all axes by default)."""
     return Flip.apply(x, axis)
 
 
 def roll(x, shift, axis=None):
+    """x shifted cyclically by ``shift`` along ``axis``."""
     shift = tuple(shift) if isinstance(shift, list) else shift
     axis = tuple(axis) if isinstance(axis, list) else axis
     return Roll.apply(x, shift, axis)

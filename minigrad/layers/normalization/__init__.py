@@ -1,0 +1,4 @@
+"""Normalization (see ``../shared/catalog/normalization.md``): one file per family. Lowercase names in
+``__all__`` are re-exported by ``minigrad.functional``, capitalised ones (Modules) by
+``minigrad.layers``."""
+__all__ = []
