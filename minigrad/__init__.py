@@ -7,13 +7,14 @@ backward proven by finite differences.
     y = (x * x).sum()
     y.backward()          # x.grad == 2x
 """
-from minigrad.autograd import Function, enable_grad, grad, is_grad_enabled, no_grad  # noqa: F401
+from minigrad.autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_debug  # noqa: F401
 from minigrad.backends import (BackendError, available_backends, current as current_backend,  # noqa: F401
                                set_backend, use_backend)
 from minigrad.tensor import Tensor, tensor  # noqa: F401
 from minigrad import ops  # noqa: F401  (defines and registers the primitives)
 from minigrad.ops import tensor_methods  # noqa: F401
 from minigrad.ops.random import manual_seed  # noqa: F401
+from minigrad.gradcheck import gradcheck  # noqa: F401
 from minigrad.creation import arange, empty, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: F401
 from minigrad import functional, layers  # noqa: F401
 from minigrad.layers.module import Module, Parameter  # noqa: F401
@@ -23,10 +24,3 @@ F = functional
 nn = layers
 __version__ = "0.1.0"
 
-
-def __getattr__(name):
-    # Loaded on first use so that ``python -m minigrad.gradcheck`` runs a fresh module.
-    if name == "gradcheck":
-        from minigrad.gradcheck import gradcheck
-        return gradcheck
-    raise AttributeError(f"module 'minigrad' has no attribute {name!r}")

@@ -36,10 +36,47 @@ from minigrad.backends import backend_of_array
 
 class _GradMode:
     enabled = True
+    debug = False
 
 
 def is_grad_enabled():
     return _GradMode.enabled
+
+
+class _DebugContext(contextlib.ContextDecorator):
+    def __init__(self, enabled):
+        self.enabled = enabled
+        self.previous = _GradMode.debug
+
+    def __enter__(self):
+        _GradMode.debug = self.enabled
+
+    def __exit__(self, *exc):
+        _GradMode.debug = self.previous
+        return False
+
+
+def set_debug(enabled=True):
+    """Debug mode: every op checks its outputs and gradients for NaN/inf and raises
+    ``FloatingPointError`` naming the op where one first appears. Slower; use it to
+    find where a training run goes wrong. Also a context manager / decorator:
+    ``with minigrad.set_debug(): ...`` (restores the previous mode on exit)."""
+    ctx = _DebugContext(enabled)
+    _GradMode.debug = enabled
+    return ctx
+
+
+def _check_finite(op_name, what, arrays, inputs):
+    for i, a in enumerate(arrays):
+        if a is None or getattr(a, "dtype", None) is None or a.dtype.kind not in "fc":
+            continue
+        xp = backend_of_array(a).xp
+        if not bool(xp.isfinite(a).all()):
+            bad = "NaN" if bool(xp.isnan(a).any()) else "inf"
+            shapes = ", ".join(str(tuple(getattr(t, "shape", ()))) for t in inputs if t is not None)
+            raise FloatingPointError(
+                f"debug mode: {op_name} produced {bad} in its {what} {i} "
+                f"(shape {tuple(a.shape)}; input shapes {shapes})")
 
 
 class _GradModeContext(contextlib.ContextDecorator):
@@ -152,6 +189,8 @@ class Function:
         ctx._inputs = tensors
         raw = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(raw, tuple)
+        if _GradMode.debug:
+            _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
         outputs = [Tensor._wrap(r) for r in (raw if multi else (raw,))]
         if record:
             node = Node(cls, ctx, [t if n else None for t, n in zip(tensors, needs)], outputs)
@@ -262,6 +301,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
         grads = node.function.backward(node.ctx, *slots)
         if not isinstance(grads, tuple):
             grads = (grads,)
+        if _GradMode.debug:
+            _check_finite(node.name + ".backward", "input gradient", grads, node.inputs)
         for t, g in zip(node.inputs, grads):
             if t is None or g is None:
                 continue
@@ -287,7 +328,9 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
         leaf = leaves[key]
         g = _run_hooks(leaf, g)
         if leaf.requires_grad:
-            if id(g) in stored:  # one backward array may reach two leaves (a + b)
+            if g.base is not None or id(g) in stored:
+                # a view (broadcast, reshape) or an array that also reached another
+                # leaf (a + b): .grad must own its memory, optimizers write into it
                 g = g.copy()
             stored.add(id(g))
             leaf._accumulate_grad(g)

@@ -14,7 +14,6 @@ absolute and relative error). ``python -m minigrad.gradcheck`` runs it on every
 registered op (or ``--op NAME ...``) and exits non-zero when one fails.
 """
 import dataclasses
-import sys
 
 import numpy
 
@@ -269,36 +268,3 @@ def _list_adapter(fn, args):
         rebuilt = [[next(it) for _ in a] if isinstance(a, list) else next(it) for a in args]
         return fn(*rebuilt, **kwargs)
     return call
-
-
-def main(argv=None):
-    import argparse
-    from minigrad import registry as catalog
-    ap = argparse.ArgumentParser(prog="python -m minigrad.gradcheck",
-                                 description="Finite-difference check of every registered op.")
-    ap.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
-    ap.add_argument("--op", nargs="*", help="check only these ops (names or aliases)")
-    ap.add_argument("--kind", choices=catalog.KINDS)
-    args = ap.parse_args(argv)
-    get_backend(args.backend)
-    rows = [e for e in catalog.entries(kind=args.kind, names=args.op) if e.check != "state"]
-    if args.op and not rows:
-        print(f"no registered op named {' '.join(args.op)}", file=sys.stderr)
-        return 2
-    failed = 0
-    print(f"{'op':32} {'kind':13} {'check':9} {'cases':>5} {'worst abs':>10} {'worst rel':>10}  result")
-    for e in rows:
-        try:
-            n, a, r = check_entry(e, args.backend)
-            status = "ok"
-        except Exception as err:  # report every op, then fail at the end
-            n, a, r, status = len(e.cases(numpy.random.default_rng(0))), float("nan"), float("nan"), "FAIL"
-            failed += 1
-            print(f"  {e.name}: {type(err).__name__}: {err}", file=sys.stderr)
-        print(f"{e.name:32} {e.kind:13} {e.check:9} {n:5} {a:10.2e} {r:10.2e}  {status}")
-    print(f"{len(rows) - failed} passed, {failed} failed ({args.backend} backend, float64)")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
