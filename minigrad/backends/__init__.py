@@ -84,8 +84,14 @@ def use_backend(name):
         _current = previous
 
 
+_backend_by_type = {}
+
+
 def backend_of_array(array):
     """The backend module an array belongs to (NumPy for anything that is not CuPy)."""
-    if type(array).__module__.startswith("cupy"):
-        return get_backend("cupy")
-    return get_backend("numpy")
+    kind = type(array)
+    backend = _backend_by_type.get(kind)
+    if backend is None:
+        backend = get_backend("cupy" if kind.__module__.startswith("cupy") else "numpy")
+        _backend_by_type[kind] = backend
+    return backend
