@@ -1,0 +1,216 @@
+"""Training-step throughput of minigrad against PyTorch: same models, same batch, same
+threads, same process, timed in alternating rounds.
+
+    python benchmarks/train_step.py                 # all models, CPU, table on stdout
+    python benchmarks/train_step.py --model mlp --rounds 10 --threads 1
+    MINIGRAD_BACKEND=cupy python benchmarks/train_step.py   # GPU: PyTorch on CUDA
+
+Models: (a) the MNIST-1D CNN, batch 100; (b) an MLP 784-512-512-10 with ReLU, batch 128;
+(c) a small CNN on 3×32×32 (two conv-BN-ReLU blocks, max pool, linear), batch 64.
+One step = forward, cross-entropy, backward, SGD-with-momentum update, on synthetic data.
+Peak memory is measured in a fresh subprocess per framework and model: the peak resident
+memory of the training steps above the process's footprint once the framework is imported.
+PyTorch is optional: without it, only minigrad's numbers are printed.
+"""
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+MODELS = {"mnist1d_cnn": dict(batch=100, input=(1, 40), classes=10),
+          "mlp": dict(batch=128, input=(784,), classes=10),
+          "small_cnn": dict(batch=64, input=(3, 32, 32), classes=10)}
+
+
+# ------------------------------------------------------------------ the models
+def minigrad_model(name):
+    from minigrad import nn
+    if name == "mnist1d_cnn":
+        return nn.Sequential(nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.ReLU(),
+                             nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
+                             nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(125, 10))
+    if name == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                             nn.Linear(512, 10))
+    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                         nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16 * 16, 10))
+
+
+def torch_model(name):
+    from torch import nn
+    if name == "mnist1d_cnn":
+        return nn.Sequential(nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.ReLU(),
+                             nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
+                             nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(125, 10))
+    if name == "mlp":
+        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
+                             nn.Linear(512, 10))
+    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                         nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16 * 16, 10))
+
+
+# ------------------------------------------------------------------ one step each
+def make_minigrad_step(name, x_np, y_np):
+    import minigrad as mg
+    model = minigrad_model(name)
+    opt = mg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = mg.tensor(x_np), mg.tensor(y_np)
+
+    def step():
+        opt.zero_grad()
+        loss = mg.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def sync():
+        if x.backend == "cupy":
+            import cupy
+            cupy.cuda.Device().synchronize()
+    return step, sync
+
+
+def make_torch_step(name, x_np, y_np, device):
+    import torch
+    model = torch_model(name).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
+    loss_fn = torch.nn.functional.cross_entropy
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    def sync():
+        if device == "cuda":
+            torch.cuda.synchronize()
+    return step, sync
+
+
+def synthetic_batch(name, seed=0):
+    spec = MODELS[name]
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((spec["batch"],) + spec["input"]).astype(np.float32)
+    y = rng.integers(0, spec["classes"], spec["batch"]).astype(np.int64)
+    return x, y
+
+
+def steps_per_second(step, sync, n):
+    sync()
+    start = time.perf_counter()
+    for _ in range(n):
+        step()
+    sync()
+    return n / (time.perf_counter() - start)
+
+
+# ------------------------------------------------------------------ memory (subprocess)
+def peak_memory_mb(framework, name, steps):
+    """Growth of peak RSS over ``steps`` training steps, in a fresh process."""
+    code = ("import sys; sys.path.insert(0, %r); import benchmarks.train_step as b; "
+            "print(b._measure_memory(%r, %r, %d))" % (os.getcwd(), framework, name, steps))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return float("nan")
+
+
+def _measure_memory(framework, name, steps):
+    """Peak resident memory of ``steps`` training steps above the process's resident memory
+    once the framework is imported (so the libraries themselves are not counted), in MB."""
+    if framework == "minigrad":
+        import minigrad  # noqa: F401
+    else:
+        import torch  # noqa: F401
+    with open("/proc/self/statm") as f:
+        baseline_kb = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+    x, y = synthetic_batch(name)
+    if framework == "minigrad":
+        step, _ = make_minigrad_step(name, x, y)
+    else:
+        step, _ = make_torch_step(name, x, y, "cpu")
+    for _ in range(steps):
+        step()
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return (peak_kb - baseline_kb) / 1024.0
+
+
+# ------------------------------------------------------------------ main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", choices=list(MODELS), nargs="*", default=list(MODELS))
+    ap.add_argument("--rounds", type=int, default=7, help="alternating timing rounds")
+    ap.add_argument("--seconds", type=float, default=1.0, help="target seconds per round")
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--json", help="also write the results to this file")
+    args = ap.parse_args()
+
+    import minigrad as mg
+    backend = mg.current_backend().name
+    device = "cuda" if backend == "cupy" else "cpu"
+    try:
+        import torch
+        torch.set_num_threads(args.threads)
+    except ImportError:
+        torch = None
+    limiter = None
+    try:
+        from threadpoolctl import threadpool_limits
+        limiter = threadpool_limits(args.threads)
+    except ImportError:
+        pass
+
+    rows = []
+    for name in args.model:
+        x, y = synthetic_batch(name)
+        runners = {"minigrad": make_minigrad_step(name, x, y)}
+        if torch is not None:
+            runners["pytorch"] = make_torch_step(name, x, y, device)
+        for step, sync in runners.values():   # warm up: kernels, caches, allocator
+            for _ in range(5):
+                step()
+        n = {k: max(3, int(args.seconds * steps_per_second(*r, 3))) for k, r in runners.items()}
+        rates = {k: [] for k in runners}
+        for _ in range(args.rounds):
+            for k, r in runners.items():
+                rates[k].append(steps_per_second(*r, n[k]))
+        row = {"model": name, "batch": MODELS[name]["batch"]}
+        for k in runners:
+            row[f"{k}_steps_per_s"] = statistics.median(rates[k])
+            if not args.no_memory and device == "cpu":
+                row[f"{k}_peak_mb"] = peak_memory_mb(k, name, 20)
+        if "pytorch" in runners:
+            row["ratio"] = row["minigrad_steps_per_s"] / row["pytorch_steps_per_s"]
+        rows.append(row)
+
+    print(f"backend {backend}, {args.threads} threads, median of {args.rounds} alternating rounds")
+    print(f"{'model':12} {'batch':>5} {'minigrad steps/s':>17} {'pytorch steps/s':>16} "
+          f"{'ratio':>6} {'minigrad MB':>12} {'pytorch MB':>11}")
+    for r in rows:
+        print(f"{r['model']:12} {r['batch']:5d} {r['minigrad_steps_per_s']:17.1f} "
+              f"{r.get('pytorch_steps_per_s', float('nan')):16.1f} {r.get('ratio', float('nan')):6.2f} "
+              f"{r.get('minigrad_peak_mb', float('nan')):12.1f} {r.get('pytorch_peak_mb', float('nan')):11.1f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+    if limiter is not None:
+        limiter.restore_original_limits()
+
+
+if __name__ == "__main__":
+    main()
