@@ -13,11 +13,13 @@ from minigrad.backends import (BackendError, available_backends, current as curr
 from minigrad.tensor import Tensor, tensor  # noqa: F401
 from minigrad import ops  # noqa: F401  (defines and registers the primitives)
 from minigrad.ops import tensor_methods  # noqa: F401
-from minigrad.ops.random import manual_seed  # noqa: F401
+from minigrad.ops.random import HostGenerator, manual_seed  # noqa: F401
 from minigrad.gradcheck import gradcheck  # noqa: F401
 from minigrad.creation import arange, empty, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: F401
 from minigrad import data, functional, layers  # noqa: F401
 from minigrad.layers.module import Module, Parameter  # noqa: F401
+from minigrad import optim, training  # noqa: F401
+from minigrad.serialization import load, save  # noqa: F401
 from minigrad.functional import *  # noqa: F401,F403  (mg.exp, mg.sum, mg.cat, ... as in torch)
 
 F = functional

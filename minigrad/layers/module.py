@@ -67,8 +67,11 @@ class Module:
         """Keep ``tensor`` as state that is saved and moved but not trained."""
         names = self.__dict__.setdefault("_buffer_names", set())
         names.add(name)
-        if not persistent:
-            self.__dict__.setdefault("_non_persistent", set()).add(name)
+        non_persistent = self.__dict__.setdefault("_non_persistent", set())
+        if persistent:
+            non_persistent.discard(name)
+        else:
+            non_persistent.add(name)
         if tensor is not None and not isinstance(tensor, Tensor):
             tensor = Tensor(tensor)
         self._buffers[name] = tensor
@@ -103,11 +106,19 @@ class Module:
         return _Handle(self._forward_pre_hooks, hook)
 
     # ------------------------------------------------------------------ walking
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix="", remove_duplicate=True, _memo=None):
+        """(dotted name, module) for self and every sub-module; a module reachable by two
+        paths (shared or tied) is listed once unless ``remove_duplicate=False``."""
+        if remove_duplicate:
+            _memo = set() if _memo is None else _memo
+            if id(self) in _memo:
+                return
+            _memo.add(id(self))
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
-                yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+                yield from child.named_modules(f"{prefix}.{name}" if prefix else name,
+                                               remove_duplicate, _memo)
 
     def modules(self):
         for _, m in self.named_modules():
@@ -197,7 +208,7 @@ class Module:
         """Ordered mapping from dotted names to the tensors of every parameter and
         persistent buffer (the tensors themselves, not copies)."""
         out = OrderedDict()
-        for mod_name, module in self.named_modules():
+        for mod_name, module in self.named_modules(remove_duplicate=False):
             skip = module.__dict__.get("_non_persistent", set())
             for store in (module._parameters, module._buffers):
                 for name, t in store.items():

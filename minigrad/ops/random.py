@@ -1,7 +1,10 @@
-"""Random ops: dropout, and the seeding of every backend's generator."""
+"""Random ops: dropout, the seeding of every backend's generator, and ``HostGenerator``,
+random draws made on the CPU and copied to the tensor's backend, so that NumPy and CuPy
+runs draw the very same masks and noise (catalog B055)."""
+import numpy
+
 from minigrad.autograd import Function
-from minigrad.backends import BACKEND_NAMES, _loaded, current
-from minigrad.registry import Case, register
+from minigrad.backends import BACKEND_NAMES, _loaded, backend_of_array, current
 
 
 def manual_seed(seed):
@@ -38,16 +41,53 @@ def dropout(x, p=0.5, training=True, generator=None):
         raise ValueError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
-    from minigrad.backends import backend_of_array
-    gen = generator if generator is not None else backend_of_array(x.data).generator()
-    return Dropout.apply(x, p, gen)
+    return Dropout.apply(x, p, generator_for(x, generator))
 
 
-def _dropout_with_fixed_mask(x, p):
-    """Dropout whose mask is the same on every call, so finite differences see one function."""
-    from minigrad.backends import backend_of_array
-    return dropout(x, p, generator=backend_of_array(x.data).xp.random.default_rng(7))
+class HostGenerator:
+    """A random generator that draws with NumPy (``numpy.random.default_rng(seed)``) and
+    returns arrays on ``backend`` (default: the backend of the tensor a random op uses it
+    with, or else the current backend). Pass it as ``generator=`` to any random op: the same
+    seed gives the same draws on both backends, at the cost of a host-to-device copy."""
+
+    def __init__(self, seed=None, backend=None):
+        self.rng = numpy.random.default_rng(seed)
+        self.backend = backend
+
+    def _out(self, a):
+        from minigrad.backends import current, get_backend
+        return (current() if self.backend is None else get_backend(self.backend)).asarray(a)
+
+    def on(self, backend):
+        """This generator's draws, delivered on ``backend`` (shares the NumPy state)."""
+        g = HostGenerator.__new__(HostGenerator)
+        g.rng, g.backend = self.rng, backend
+        return g
+
+    def random(self, size=None, dtype=numpy.float64):
+        return self._out(self.rng.random(size, dtype=dtype))
+
+    def uniform(self, low=0.0, high=1.0, size=None):
+        return self._out(self.rng.uniform(low, high, size))
+
+    def standard_normal(self, size=None, dtype=numpy.float64):
+        return self._out(self.rng.standard_normal(size, dtype=dtype))
+
+    def normal(self, loc=0.0, scale=1.0, size=None):
+        return self._out(self.rng.normal(loc, scale, size))
+
+    def integers(self, low, high=None, size=None):
+        return self._out(self.rng.integers(low, high, size))
+
+    def permutation(self, x):
+        return self._out(self.rng.permutation(x))
 
 
-register(dropout, papers=["Dropout: A Simple Way to Prevent Neural Networks from Overfitting"],
-         inputs=lambda r: Case(r.standard_normal((4, 6)), 0.3), checked_as=_dropout_with_fixed_mask)
+def generator_for(x, generator):
+    """The generator to draw with for tensor ``x``: a ``HostGenerator`` is pointed at x's backend."""
+    backend = backend_of_array(x.data)
+    if generator is None:
+        return backend.generator()
+    if isinstance(generator, HostGenerator):
+        return generator.on(backend.name)
+    return generator
