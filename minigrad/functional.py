@@ -29,3 +29,19 @@ def _export_families():
 
 
 _export_families()
+from minigrad.layers.linear import bilinear, linear  # noqa: F401,E402
+from minigrad.layers.dropout import drop_path  # noqa: F401,E402
+from minigrad.layers.embedding import embedding  # noqa: F401,E402
+from minigrad.layers.pixel_shuffle import pixel_shuffle, pixel_unshuffle  # noqa: F401,E402
+from minigrad.layers.attention import (block_causal_mask, causal_mask, multi_head_attention,  # noqa: F401,E402
+                                       padding_mask, scaled_dot_product_attention)
+from minigrad.layers.stochastic import gumbel_softmax, straight_through, straight_through_categorical  # noqa: F401,E402
+from minigrad.layers.quantization import (fake_quantize, quantization_params, quantize_grad,  # noqa: F401,E402
+                                          ste_round, ste_sign)
+from minigrad.layers.lora import lora_linear  # noqa: F401,E402
+from minigrad.layers.pruning import magnitude_prune_mask  # noqa: F401,E402
+from minigrad.layers.init_schemes import (fixup_init, init_weights_, kaiming_xavier_init,  # noqa: F401,E402
+                                            lsuv_init, zero_init_residual)
+from minigrad.layers.residual import (preact_residual_block, residual_block,  # noqa: F401,E402
+                                      wide_residual_block)
+from minigrad.layers.squeeze_excite import squeeze_excite  # noqa: F401,E402

@@ -14,3 +14,17 @@ def _export_modules():
 
 
 _export_modules()
+from minigrad.layers.linear import *  # noqa: F401,F403,E402
+from minigrad.layers.dropout import *  # noqa: F401,F403,E402
+from minigrad.layers.embedding import *  # noqa: F401,F403,E402
+from minigrad.layers.pixel_shuffle import *  # noqa: F401,F403,E402
+from minigrad.layers.attention import *  # noqa: F401,F403,E402
+from minigrad.layers.stochastic import *  # noqa: F401,F403,E402
+from minigrad.layers.quantization import *  # noqa: F401,F403,E402
+from minigrad.layers.lora import *  # noqa: F401,F403,E402
+from minigrad.layers.pruning import *  # noqa: F401,F403,E402
+from minigrad.layers.init_schemes import *  # noqa: F401,F403,E402
+from minigrad.layers.residual import *  # noqa: F401,F403,E402
+from minigrad.layers.squeeze_excite import *  # noqa: F401,F403,E402
+from minigrad.layers.conv import *  # noqa: F401,F403,E402
+from minigrad.layers.pooling import *  # noqa: F401,F403,E402

@@ -1,0 +1,54 @@
+"""Softmax-family kernels for the GPU: the max is a CuPy reduction, Σ exp(x − m) a
+``ReductionKernel`` with the exponential fused into the map, and one
+``ElementwiseKernel`` writes the output, so exp(x − m) is never stored as a temporary.
+Same functions and signatures as ``softmax_ref``."""
+import cupy
+
+_sum_exp = cupy.ReductionKernel(
+    "T x, T m", "T out", "exp(x - m)", "a + b", "out = a", "0", "minigrad_sum_exp")
+_sum_prod = cupy.ReductionKernel(
+    "T p, T q", "T out", "p * q", "a + b", "out = a", "0", "minigrad_softmax_dot")
+_softmax = cupy.ElementwiseKernel(
+    "T x, T m, T s", "T y", "y = exp(x - m) / s", "minigrad_softmax")
+_log_softmax = cupy.ElementwiseKernel(
+    "T x, T m, T s", "T y", "y = (x - m) - log(s)", "minigrad_log_softmax")
+_softmax_backward = cupy.ElementwiseKernel(
+    "T gy, T y, T d", "T dx", "dx = y * (gy - d)", "minigrad_softmax_backward")
+_log_softmax_backward = cupy.ElementwiseKernel(
+    "T gy, T y, T d", "T dx", "dx = gy - exp(y) * d", "minigrad_log_softmax_backward")
+_lse_backward = cupy.ElementwiseKernel(
+    "T g, T x, T lse", "T dx", "dx = isfinite(lse) ? g * exp(x - lse) : (T)0",
+    "minigrad_logsumexp_backward")
+
+
+def _stats(x):
+    m = x.max(axis=1, keepdims=True)
+    return m, _sum_exp(x, m, axis=1, keepdims=True)
+
+
+def softmax_forward(x):
+    m, s = _stats(x)
+    return _softmax(x, m, s)
+
+
+def log_softmax_forward(x):
+    m, s = _stats(x)
+    return _log_softmax(x, m, s)
+
+
+def softmax_backward(gy, y):
+    return _softmax_backward(gy, y, _sum_prod(gy, y, axis=1, keepdims=True))
+
+
+def log_softmax_backward(gy, y):
+    return _log_softmax_backward(gy, y, gy.sum(axis=1, keepdims=True))
+
+
+def logsumexp_forward(x):
+    m = x.max(axis=1, keepdims=True)
+    m = cupy.where(cupy.isfinite(m), m, 0)
+    return (m + cupy.log(_sum_exp(x, m, axis=1, keepdims=True)))[:, 0]
+
+
+def logsumexp_backward(g, x, lse):
+    return _lse_backward(g[:, None], x, lse[:, None])

@@ -1,0 +1,44 @@
+"""Helpers shared by the activation families."""
+
+
+def filled(n, value):
+    """A float32 tensor of ``n`` copies of ``value`` on the current backend (a parameter's
+    initial value)."""
+    from minigrad.creation import full
+    return full((n,), value)
+
+
+def channel_view(a, x, op):
+    """A per-channel parameter ``a`` (shape (1,) or (C,)) shaped to broadcast against
+    x (N, C, *): channel axis 1, as in PyTorch's PReLU. A 1-element ``a`` is shared."""
+    if a.size == 1:
+        return a.reshape((1,) * x.ndim)
+    if x.ndim < 2 or x.shape[1] != a.size:
+        raise ValueError(f"{op}: a parameter of {a.size} values needs an input with that many "
+                         f"channels on axis 1, got an input of shape {tuple(x.shape)}")
+    return a.reshape((1, a.size) + (1,) * (x.ndim - 2))
+
+
+def channel_sum(g, a_shape):
+    """Sum a full-size gradient over every axis but the channel axis 1 (all axes for a
+    shared 1-element parameter), shaped like the parameter."""
+    if len(g.shape) < 2 or _size(a_shape) == 1:
+        return g.sum().reshape(a_shape)
+    axes = (0,) + tuple(range(2, g.ndim))
+    return g.sum(axis=axes).reshape(a_shape)
+
+
+def _size(shape):
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def pick_axis(axis, dim, op, default=-1):
+    """``axis`` (minigrad's name) or ``dim`` (PyTorch's), not both."""
+    if dim is not None:
+        if axis is not None and axis != dim:
+            raise TypeError(f"{op}: give axis or dim, not both (axis={axis}, dim={dim})")
+        return dim
+    return default if axis is None else axis

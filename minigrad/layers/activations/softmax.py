@@ -1,0 +1,219 @@
+"""Softmax, log-softmax and log-sum-exp along an axis, with a temperature (catalog
+A024–A026). All three move the reduced axis last, view the input as rows (M, C) and run
+the fused kernels of ``minigrad.backends.kernels.softmax_*``; the max is always
+subtracted first, so logits of ±1e4 stay finite.
+
+Temperature τ (``temperature``; an inverse temperature β is τ = 1/β, e.g. Hopfield's
+β = 1/√d_k): softmax(x/τ), log_softmax(x/τ), and the tempered τ·LSE(x/τ).
+
+Masking: add a large negative *finite* value (−1e9) to masked logits. A row that is
+entirely −inf has no maximum to subtract: softmax and log-softmax give NaN there (as in
+PyTorch); ``logsumexp`` gives −inf with a zero gradient.
+
+``logsumexp`` here extends the engine's primitive (same name and arguments, plus the
+temperature, PyTorch's ``dim`` and the −inf guard); ``F.logsumexp`` is this one.
+"""
+from minigrad.autograd import Function
+from minigrad.layers.activations._util import pick_axis
+from minigrad.layers.module import Module
+from minigrad.ops._util import normalize_axis
+from minigrad.registry import Case, register
+
+
+class _Rows:
+    """Views an array as rows (M, R): the reduced ``axes`` moved last and merged."""
+
+    def __init__(self, shape, axes):
+        ndim = len(shape)
+        self.kept = tuple(a for a in range(ndim) if a not in axes)
+        self.perm = self.kept + tuple(axes)
+        self.identity = self.perm == tuple(range(ndim))
+        self.kept_shape = tuple(shape[a] for a in self.kept)
+        self.moved_shape = tuple(shape[a] for a in self.perm)
+        self.inverse = tuple(sorted(range(ndim), key=lambda i: self.perm[i]))
+        size = 1
+        for a in axes:
+            size *= shape[a]
+        self.R = size
+
+    def to_rows(self, a):
+        if not self.identity:
+            a = a.transpose(self.perm)
+        return a.reshape(-1, self.R)
+
+    def from_rows(self, a):
+        a = a.reshape(self.moved_shape)
+        return a if self.identity else a.transpose(self.inverse)
+
+
+class SoftmaxFn(Function):
+    """Softmax (Bridle 1990) along one axis with temperature τ:
+    s_i = e^((x_i − m)/τ) / Σ_j e^((x_j − m)/τ), m = max x.
+
+    Backward (Jacobian-vector product, never the C×C Jacobian): ∂s_i/∂x_k =
+    s_i(δ_ik − s_k)/τ, so dx = s⊙(dy − Σ_j dy_j s_j)/τ, from the saved output.
+    """
+    @staticmethod
+    def forward(ctx, x, axis, temperature):
+        rows = _Rows(x.shape, (axis,))
+        z = rows.to_rows(x)
+        if temperature != 1.0:
+            z = z * (1.0 / temperature)
+        y = ctx.backend.kernels("softmax").softmax_forward(z)
+        ctx.save_for_backward(y)
+        ctx.rows, ctx.tau = rows, temperature
+        return rows.from_rows(y)
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        dx = ctx.backend.kernels("softmax").softmax_backward(ctx.rows.to_rows(gy), y)
+        if ctx.tau != 1.0:
+            dx = dx * (1.0 / ctx.tau)
+        return ctx.rows.from_rows(dx), None, None
+
+
+class LogSoftmaxFn(Function):
+    """Log-softmax along one axis with temperature τ, computed directly (never
+    log(softmax)): log s = (x − m)/τ − log Σ_j e^((x_j − m)/τ).
+
+    Backward: ∂log s_i/∂x_k = (δ_ik − s_k)/τ, so dx = (dy − s·Σ_j dy_j)/τ with
+    s = exp(log s) from the saved output.
+    """
+    @staticmethod
+    def forward(ctx, x, axis, temperature):
+        rows = _Rows(x.shape, (axis,))
+        z = rows.to_rows(x)
+        if temperature != 1.0:
+            z = z * (1.0 / temperature)
+        y = ctx.backend.kernels("softmax").log_softmax_forward(z)
+        ctx.save_for_backward(y)
+        ctx.rows, ctx.tau = rows, temperature
+        return rows.from_rows(y)
+
+    @staticmethod
+    def backward(ctx, gy):
+        y, = ctx.saved_tensors
+        dx = ctx.backend.kernels("softmax").log_softmax_backward(ctx.rows.to_rows(gy), y)
+        if ctx.tau != 1.0:
+            dx = dx * (1.0 / ctx.tau)
+        return ctx.rows.from_rows(dx), None, None
+
+
+class LogSumExpFn(Function):
+    """Tempered log-sum-exp over ``axes``: y = τ·LSE(x/τ), LSE(z) = m + log Σ e^(z − m),
+    m = max z (τ = 1: the plain LSE; τ → 0: the max).
+
+    dy/dx = τ·softmax(x/τ)·(1/τ) = softmax(x/τ) (the gradient is broadcast over the reduced
+    axes). A row of −inf gives −inf and a zero gradient instead of NaN.
+    """
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, temperature):
+        rows = _Rows(x.shape, axes)
+        z = rows.to_rows(x)
+        if temperature != 1.0:
+            z = z * (1.0 / temperature)
+        lse = ctx.backend.kernels("softmax").logsumexp_forward(z)
+        ctx.save_for_backward(z, lse)
+        ctx.rows = rows
+        y = lse * temperature if temperature != 1.0 else lse
+        if keepdims:
+            return y.reshape(tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
+        return y.reshape(rows.kept_shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        z, lse = ctx.saved_tensors
+        g = gy.reshape(-1)
+        dz = ctx.backend.kernels("softmax").logsumexp_backward(g, z, lse)
+        return ctx.rows.from_rows(dz), None, None, None
+
+
+# ------------------------------------------------------------------ functional
+def _temperature(op, temperature):
+    if temperature <= 0:
+        raise ValueError(f"{op}: temperature must be positive, got {temperature}")
+    return float(temperature)
+
+
+def softmax(x, axis=None, temperature=1.0, dim=None):
+    """softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1)."""
+    axis = normalize_axis(pick_axis(axis, dim, "softmax"), x.ndim)[0]
+    return SoftmaxFn.apply(x, axis, _temperature("softmax", temperature))
+
+
+def log_softmax(x, axis=None, temperature=1.0, dim=None):
+    """log softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1)."""
+    axis = normalize_axis(pick_axis(axis, dim, "log_softmax"), x.ndim)[0]
+    return LogSoftmaxFn.apply(x, axis, _temperature("log_softmax", temperature))
+
+
+def logsumexp(x, axis=None, keepdims=False, temperature=1.0, dim=None):
+    """temperature·log Σ exp(x/temperature) over ``axis`` (an int, a tuple, or None for
+    all axes; PyTorch: ``dim``); stable for any finite logits and −inf for −inf rows."""
+    axes = normalize_axis(pick_axis(axis, dim, "logsumexp", default=None), x.ndim)
+    return LogSumExpFn.apply(x, axes, keepdims, _temperature("logsumexp", temperature))
+
+
+# ------------------------------------------------------------------ modules
+class Softmax(Module):
+    """y = softmax(x/temperature) along ``axis`` (or PyTorch's ``dim``; default -1)."""
+
+    def __init__(self, axis=None, temperature=1.0, dim=None):
+        super().__init__()
+        self.axis = pick_axis(axis, dim, "Softmax")
+        self.temperature = temperature
+
+    def forward(self, x):
+        return softmax(x, self.axis, self.temperature)
+
+    def extra_repr(self):
+        return f"axis={self.axis}" + (f", temperature={self.temperature}"
+                                      if self.temperature != 1.0 else "")
+
+
+class LogSoftmax(Module):
+    """y = log_softmax(x/temperature) along ``axis`` (or PyTorch's ``dim``; default -1)."""
+
+    def __init__(self, axis=None, temperature=1.0, dim=None):
+        super().__init__()
+        self.axis = pick_axis(axis, dim, "LogSoftmax")
+        self.temperature = temperature
+
+    def forward(self, x):
+        return log_softmax(x, self.axis, self.temperature)
+
+    def extra_repr(self):
+        return f"axis={self.axis}" + (f", temperature={self.temperature}"
+                                      if self.temperature != 1.0 else "")
+
+
+# ------------------------------------------------------------------ registry
+def _register_all():
+    n = lambda r, *s: r.standard_normal(s)  # noqa: E731
+    register(softmax, kind="activation", catalog_id="A024", module=Softmax,
+             papers=["Transformers as Support Vector Machines", "Equiangular Basis Vectors",
+                     "Self-Knowledge Distillation with Progressive Refinement of Targets",
+                     "Blockwise Compression of Transformer-based Models without Retraining",
+                     "The Two-Pass Softmax Algorithm", "Hopfield Networks is All You Need",
+                     "Weight-Entanglement Meets Gradient-Based Neural Architecture Search",
+                     "AWARE-NET: Adaptive Weighted Averaging for Robust Ensemble Network in "
+                     "Deepfake Detection"],
+             inputs=lambda r: [Case(n(r, 3, 5)), Case(n(r, 2, 3, 4), axis=1),
+                               Case(n(r, 3, 4), dim=0), Case(n(r, 3, 4), temperature=0.5),
+                               Case(n(r, 2, 5), temperature=4.0)])
+    register(log_softmax, kind="activation", catalog_id="A025", module=LogSoftmax,
+             papers=["The Two-Pass Softmax Algorithm",
+                     "Self-Knowledge Distillation with Progressive Refinement of Targets",
+                     "Shedding More Light on Robust Classifiers under the lens of Energy-based Models"],
+             inputs=lambda r: [Case(n(r, 3, 5)), Case(n(r, 2, 3, 4), axis=1),
+                               Case(n(r, 3, 4), dim=0), Case(n(r, 3, 4), temperature=2.0)])
+    # The oracle of the primitive of the same name (axis, keepdims) checks these cases;
+    # the temperature is checked in tests/test_activations.py.
+    register(logsumexp, kind="activation", catalog_id="A026",
+             papers=["Shedding More Light on Robust Classifiers under the lens of Energy-based Models"],
+             inputs=lambda r: [Case(n(r, 3, 5), axis=-1), Case(n(r, 3, 4, 2), axis=1, keepdims=True),
+                               Case(n(r, 3, 4, 2), axis=(0, 2)), Case(n(r, 3, 4))])
+
+
+_register_all()

@@ -1,0 +1,221 @@
+"""Group normalization and instance normalization (catalog N004; InstanceNorm is
+GroupNorm with one channel per group): ``group_norm``, ``instance_norm``, ``GroupNorm``,
+``InstanceNorm1d``, ``InstanceNorm2d``.
+
+A group is normalized exactly like a LayerNorm row, so the statistics and the input
+gradient come from the LayerNorm kernels on the (N·G, C/G·spatial) view; only the
+per-channel affine map is applied here.
+"""
+from minigrad.autograd import Function, no_grad
+from minigrad.creation import ones, zeros
+from minigrad.layers.module import Module, Parameter
+from minigrad.layers.normalization._util import as_dtype
+from minigrad.layers.normalization.batch import batch_norm
+from minigrad.registry import Case, register
+from minigrad.tensor import Tensor
+
+
+class GroupNormFn(Function):
+    """Group Normalization (Wu & He 2018); Instance Normalization (Ulyanov et al. 2016)
+    is the case G = C.
+
+    Forward: view x (N, C, *) as (N, G, C/G·*); per (n, g): μ, σ² (biased) over the group,
+    x̂ = (x − μ)/√(σ² + ε); then the per-channel affine y = γ_c x̂ + β_c.
+
+    Backward: inside each (n, g) block, the LayerNorm backward with ĝ = dy·γ_c:
+        dx = r·(ĝ − mean_group ĝ − x̂·mean_group(ĝ x̂)),  r = 1/√(σ² + ε);
+        dγ_c = Σ_{N, *} dy·x̂,  dβ_c = Σ_{N, *} dy.
+    """
+    @staticmethod
+    def forward(ctx, x, weight, bias, groups, eps):
+        N, C = x.shape[:2]
+        xhat, mean, rstd = ctx.backend.kernels("norm").layer_norm_forward(
+            x.reshape(N * groups, -1), None, None, eps)
+        y = xhat.reshape(N, C, -1)
+        if weight is not None:
+            y = y * as_dtype(weight, x.dtype)[:, None]
+        if bias is not None:
+            y = y + as_dtype(bias, x.dtype)[:, None]
+        ctx.save_for_backward(x, weight, mean, rstd)
+        ctx.groups = groups
+        return y.reshape(x.shape)
+
+    @staticmethod
+    def backward(ctx, gy):
+        x, weight, mean, rstd = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        N, C = x.shape[:2]
+        rows = N * ctx.groups
+        gy3 = gy.reshape(N, C, -1)
+        g = gy3 if weight is None else gy3 * as_dtype(weight, x.dtype)[:, None]
+        x2 = x.reshape(rows, -1)
+        dx = None
+        if needs[0]:
+            dx, _, _ = ctx.backend.kernels("norm").layer_norm_backward(
+                g.reshape(rows, -1), x2, mean, rstd, None, need_affine_grads=False)
+            dx = dx.reshape(x.shape)
+        dw = db = None
+        if needs[1]:
+            xhat = ((x2 - mean[:, None]) * rstd[:, None]).reshape(N, C, -1)
+            dw = (gy3 * xhat).sum(axis=(0, 2))
+        if needs[2]:
+            db = gy3.sum(axis=(0, 2))
+        return dx, dw, db, None, None
+
+
+def _check_affine(op, x, name, t):
+    if t is not None and tuple(t.shape) != (x.shape[1],):
+        raise ValueError(f"{op}: {name} of shape {tuple(t.shape)} does not match the "
+                         f"{x.shape[1]} channels of an input of shape {tuple(x.shape)}")
+
+
+def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
+    """Normalize x (N, C, *) over each group of C/num_groups channels (and all spatial
+    positions) per sample, then apply the per-channel ``weight`` and ``bias``."""
+    if x.ndim < 2:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, *), got {tuple(x.shape)}")
+    C = x.shape[1]
+    if num_groups <= 0 or C % num_groups:
+        raise ValueError(f"group_norm: {C} channels (input of shape {tuple(x.shape)}) do not "
+                         f"split into {num_groups} groups")
+    if x.size // (x.shape[0] * num_groups) <= 1:
+        raise ValueError(f"group_norm: each of the {num_groups} groups of an input of shape "
+                         f"{tuple(x.shape)} holds a single value, whose normalized value is "
+                         "always 0; use more channels per group or spatial positions")
+    _check_affine("group_norm", x, "weight", weight)
+    _check_affine("group_norm", x, "bias", bias)
+    return GroupNormFn.apply(x, weight, bias, int(num_groups), float(eps))
+
+
+def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """Instance normalization of x (N, C, *): each channel of each sample normalized over
+    its spatial positions (``group_norm`` with one channel per group). PyTorch's signature:
+    with ``use_input_stats`` and running statistics given, these move towards the batch
+    average of the instance statistics (unbiased variance); with ``use_input_stats=False``
+    the running statistics are used, as in BatchNorm's evaluation mode."""
+    if x.ndim < 3:
+        raise ValueError(f"instance_norm: expected an input of shape (N, C, *spatial), "
+                         f"got shape {tuple(x.shape)}")
+    if not use_input_stats:
+        return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
+    N, C = x.shape[:2]
+    L = x.size // (N * C)
+    if L <= 1:
+        raise ValueError(f"instance_norm: expected more than 1 spatial element per channel, "
+                         f"got an input of shape {tuple(x.shape)}")
+    if running_mean is not None:
+        with no_grad():
+            x3 = x.data.reshape(N, C, L)
+            mean = x3.mean(axis=2)
+            var = ((x3 - mean[:, :, None]) ** 2).sum(axis=2) / (L - 1)
+            for buf, stat in ((running_mean, mean), (running_var, var)):
+                buf.data *= 1 - momentum
+                buf.data += (momentum * stat.mean(axis=0)).astype(buf.dtype, copy=False)
+                buf._version += 1
+    return group_norm(x, C, weight, bias, eps)
+
+
+# ------------------------------------------------------------------ modules
+class GroupNorm(Module):
+    """Group normalization with ``num_groups`` groups over ``num_channels`` channels and
+    a learnable per-channel γ (init 1), β (init 0) when ``affine`` (Wu & He use G = 32)."""
+
+    def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
+        super().__init__()
+        if num_channels % num_groups:
+            raise ValueError(f"GroupNorm: {num_channels} channels do not split into "
+                             f"{num_groups} groups")
+        self.num_groups, self.num_channels, self.eps, self.affine = (
+            num_groups, num_channels, eps, affine)
+        if affine:
+            self.weight = Parameter(ones(num_channels))
+            self.bias = Parameter(zeros(num_channels))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x):
+        return group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self):
+        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+
+
+class _InstanceNorm(Module):
+    """Shared by InstanceNorm1d/2d. PyTorch's defaults: no affine map, no running
+    statistics (IBN-Net uses ``affine=True``); with ``track_running_stats`` the eval
+    mode normalizes with the running statistics (a per-channel affine map, as BN eval)."""
+
+    _expected_ndim = 0
+    _layout = ""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
+                 track_running_stats=False):
+        super().__init__()
+        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.affine, self.track_running_stats = affine, track_running_stats
+        if affine:
+            self.weight = Parameter(ones(num_features))
+            self.bias = Parameter(zeros(num_features))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", zeros(num_features))
+            self.register_buffer("running_var", ones(num_features))
+            self.register_buffer("num_batches_tracked", Tensor(0))
+        else:
+            for name in ("running_mean", "running_var", "num_batches_tracked"):
+                self.register_buffer(name, None)
+
+    def forward(self, x):
+        name = type(self).__name__
+        if x.ndim != self._expected_ndim:
+            raise ValueError(f"{name}: expected an input of shape {self._layout}, got shape "
+                             f"{tuple(x.shape)}")
+        if x.shape[1] != self.num_features:
+            raise ValueError(f"{name}({self.num_features}): an input of shape {tuple(x.shape)} "
+                             f"has {x.shape[1]} channels on axis 1")
+        use_input_stats = self.training or not self.track_running_stats
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.add_(1)
+        momentum = self.momentum
+        if momentum is None and self.track_running_stats:
+            momentum = 1.0 / max(float(self.num_batches_tracked.item()), 1.0)
+        return instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                             use_input_stats, 0.0 if momentum is None else momentum, self.eps)
+
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalization of (N, C, L) inputs."""
+    _expected_ndim = 3
+    _layout = "(N, C, L)"
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalization of (N, C, H, W) inputs."""
+    _expected_ndim = 4
+    _layout = "(N, C, H, W)"
+
+
+# ------------------------------------------------------------------ registry
+def _register():
+    n = lambda r, *s: r.standard_normal(s)  # noqa: E731
+    pos = lambda r, *s: r.uniform(0.5, 2.0, s)  # noqa: E731
+    register(group_norm, kind="normalization", catalog_id="N004", module=GroupNorm,
+             papers=["Benchmarking the Robustness of Instance Segmentation Models",
+                     "Micro-Batch Training with Batch-Channel Normalization and Weight Standardization",
+                     "LSNet: See Large, Focus Small",
+                     "Two at Once: Enhancing Learning and Generalization Capacities via IBN-Net"],
+             inputs=lambda r: [Case(n(r, 2, 4, 3), 2, pos(r, 4), n(r, 4)),
+                               Case(n(r, 2, 6, 2, 2), 3),
+                               Case(n(r, 2, 3, 4), 3, pos(r, 3), n(r, 3)),   # instance norm
+                               Case(n(r, 1, 4, 3), 1, pos(r, 4), n(r, 4))])  # batch of one
+
+
+_register()

@@ -1,0 +1,159 @@
+"""The fused normalization, softmax and activation kernels equal their plain ``xp`` twins
+(``norm_ref``, ``softmax_ref``, ``activation_ref``): the Numba versions on the numpy
+backend, the CuPy versions on the cupy backend (skipped without a GPU), in float32 and
+float64. ``backend.kernels(family)`` is what the ops call, so that is what is tested."""
+import numpy as np
+import pytest
+
+from minigrad.backends import get_backend
+from minigrad.backends.kernels import load
+
+DTYPES = ["float32", "float64"]
+
+
+def _tol(dtype):
+    return dict(rtol=2e-5, atol=2e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
+
+
+def _host(a):
+    return a.get() if hasattr(a, "get") else np.asarray(a)
+
+
+def _close(got, expected, dtype):
+    if expected is None:
+        assert got is None
+        return
+    got, expected = _host(got), _host(expected)
+    assert got.dtype == expected.dtype == np.dtype(dtype), f"dtype {got.dtype} vs {expected.dtype}"
+    assert got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, **_tol(dtype))
+
+
+def _setup(backend, family):
+    b = get_backend(backend)
+    return b.kernels(family), load(family, "ref"), b
+
+
+def _arr(b, rng, shape, dtype, scale=1.0, shift=0.0):
+    return b.asarray((rng.standard_normal(shape) * scale + shift).astype(dtype))
+
+
+# ------------------------------------------------------------------------ norm family
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(4, 7), (1, 16), (33, 5)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_kernels(backend, dtype, shape, affine, rng):
+    fast, ref, b = _setup(backend, "norm")
+    x = _arr(b, rng, shape, dtype, 3.0, 1.0)
+    gy = _arr(b, rng, shape, dtype)
+    w = _arr(b, rng, shape[1:], dtype) if affine else None
+    bias = _arr(b, rng, shape[1:], dtype) if affine else None
+    got, want = fast.layer_norm_forward(x, w, bias, 1e-5), ref.layer_norm_forward(x, w, bias, 1e-5)
+    for g, e in zip(got, want):
+        _close(g, e, dtype)
+    _, mean, rstd = want
+    for g, e in zip(fast.layer_norm_backward(gy, x, mean, rstd, w),
+                    ref.layer_norm_backward(gy, x, mean, rstd, w)):
+        _close(g, e, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(8, 3, 1), (4, 5, 6), (2, 3, 64)])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm_kernels(backend, dtype, shape, affine, rng):
+    fast, ref, b = _setup(backend, "norm")
+    x = _arr(b, rng, shape, dtype, 2.0, -1.0)
+    gy = _arr(b, rng, shape, dtype)
+    w = _arr(b, rng, shape[1:2], dtype) if affine else None
+    bias = _arr(b, rng, shape[1:2], dtype) if affine else None
+    got, want = fast.batch_norm_forward(x, w, bias, 1e-5), ref.batch_norm_forward(x, w, bias, 1e-5)
+    for g, e in zip(got, want):
+        _close(g, e, dtype)
+    _, mean, _, rstd = want
+    for g, e in zip(fast.batch_norm_backward(gy, x, mean, rstd, w),
+                    ref.batch_norm_backward(gy, x, mean, rstd, w)):
+        _close(g, e, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape,k", [((4, 7), 7), ((3, 16), 1), ((5, 8), 3)])
+def test_rms_norm_kernels(backend, dtype, shape, k, rng):
+    fast, ref, b = _setup(backend, "norm")
+    x = _arr(b, rng, shape, dtype, 2.0)
+    gy = _arr(b, rng, shape, dtype)
+    w = _arr(b, rng, shape[1:], dtype)
+    for weight in (w, None):
+        got, want = fast.rms_norm_forward(x, weight, 1e-6, k), ref.rms_norm_forward(x, weight, 1e-6, k)
+        for g, e in zip(got, want):
+            _close(g, e, dtype)
+        for g, e in zip(fast.rms_norm_backward(gy, x, want[1], weight, k),
+                        ref.rms_norm_backward(gy, x, want[1], weight, k)):
+            _close(g, e, dtype)
+
+
+def test_norm_kernels_take_non_contiguous_inputs(backend, rng):
+    fast, ref, b = _setup(backend, "norm")
+    x = _arr(b, rng, (7, 5), "float64").T          # (5, 7), Fortran order
+    w = _arr(b, rng, (7,), "float64")
+    for g, e in zip(fast.layer_norm_forward(x, w, None, 1e-5), ref.layer_norm_forward(x, w, None, 1e-5)):
+        _close(g, e, "float64")
+
+
+# --------------------------------------------------------------------- softmax family
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(3, 5), (1, 1), (17, 130)])
+@pytest.mark.parametrize("scale", [1.0, 1e4])
+def test_softmax_kernels(backend, dtype, shape, scale, rng):
+    fast, ref, b = _setup(backend, "softmax")
+    x = _arr(b, rng, shape, dtype, scale)
+    gy = _arr(b, rng, shape, dtype)
+    for name in ("softmax", "log_softmax"):
+        y = getattr(ref, name + "_forward")(x)
+        _close(getattr(fast, name + "_forward")(x), y, dtype)
+        _close(getattr(fast, name + "_backward")(gy, y), getattr(ref, name + "_backward")(gy, y), dtype)
+    lse = ref.logsumexp_forward(x)
+    _close(fast.logsumexp_forward(x), lse, dtype)
+    _close(fast.logsumexp_backward(gy[:, 0], x, lse), ref.logsumexp_backward(gy[:, 0], x, lse), dtype)
+
+
+def test_logsumexp_kernels_guard_rows_of_minus_inf(backend):
+    fast, ref, b = _setup(backend, "softmax")
+    x = b.asarray(np.array([[-np.inf, -np.inf], [0.0, -np.inf]]))
+    for k in (fast, ref):
+        lse = k.logsumexp_forward(x)
+        np.testing.assert_array_equal(_host(lse), [-np.inf, 0.0])
+        g = k.logsumexp_backward(b.asarray(np.ones(2)), x, lse)
+        np.testing.assert_array_equal(_host(g), [[0.0, 0.0], [1.0, 0.0]])
+
+
+# ------------------------------------------------------------------ activation family
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish"])
+@pytest.mark.parametrize("shape", [(5,), (3, 4, 5), (1000,)])
+def test_activation_kernels(backend, dtype, name, shape, rng):
+    fast, ref, b = _setup(backend, "activation")
+    x = _arr(b, rng, shape, dtype, 4.0)
+    gy = _arr(b, rng, shape, dtype)
+    _close(getattr(fast, name + "_forward")(x), getattr(ref, name + "_forward")(x), dtype)
+    _close(getattr(fast, name + "_backward")(gy, x), getattr(ref, name + "_backward")(gy, x), dtype)
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish"])
+def test_activation_kernels_are_finite_in_the_tails(backend, name):
+    fast, ref, b = _setup(backend, "activation")
+    x = b.asarray(np.array([-1e4, -80.0, -30.0, 0.0, 30.0, 80.0, 1e4]))
+    gy = b.asarray(np.ones(7))
+    for k in (fast, ref):
+        assert np.isfinite(_host(getattr(k, name + "_forward")(x))).all()
+        assert np.isfinite(_host(getattr(k, name + "_backward")(gy, x))).all()
+
+
+def test_every_fast_kernel_file_defines_the_reference_functions():
+    for family in ("norm", "softmax", "activation"):
+        ref = load(family, "ref")
+        names = {n for n in vars(ref) if n.endswith(("_forward", "_backward"))}
+        fast = load(family, "numba")
+        assert names <= set(vars(fast)), f"{family}_numba lacks {names - set(vars(fast))}"
+        source = open(ref.__file__.replace("_ref.py", "_cupy.py")).read()
+        for n in names:
+            assert f"def {n}(" in source, f"{family}_cupy lacks {n}"
