@@ -19,19 +19,27 @@ def accuracy(model, x, y, batch_size=500):
     return correct / len(x)
 
 
-def train(model, optimizer, x, y, steps, batch_size, seed=0, desc="training", schedule=None):
-    """Train with cross-entropy on random minibatches for ``steps`` steps (with a tqdm bar).
-    Returns the list of training losses, one per step."""
+def train(model, optimizer, x, y, steps, batch_size, seed=0, desc="training", schedule=None,
+          shuffle=True):
+    """Train with cross-entropy for ``steps`` steps (with a tqdm bar), on minibatches drawn
+    in a new random order every epoch (``shuffle=True``) or in the data's own order.
+    Returns the list of training losses, one per step.
+
+    The step is written as ``optimizer.step(closure)``, PyTorch's form for optimizers that
+    evaluate the loss more than once per step (SAM); for the others it is the same as
+    ``zero_grad(); loss.backward(); step()``."""
     loader = mg.data.DataLoader(mg.data.TensorDataset(x, y), batch_size=batch_size,
-                                shuffle=True, drop_last=True, seed=seed)
+                                shuffle=shuffle, drop_last=True, seed=seed)
     losses = []
     bar = tqdm(total=steps, desc=desc, leave=False)
     while len(losses) < steps:
         for xb, yb in loader:
-            optimizer.zero_grad()
-            loss = mg.functional.cross_entropy(model(xb), yb)
-            loss.backward()
-            optimizer.step()
+            def closure():
+                optimizer.zero_grad()
+                loss = mg.functional.cross_entropy(model(xb), yb)
+                loss.backward()
+                return loss
+            loss = optimizer.step(closure)
             if schedule is not None:
                 schedule.step()
             losses.append(loss.item())

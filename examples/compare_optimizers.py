@@ -1,0 +1,84 @@
+"""Train one MLP on the scikit-learn digits with every optimizer minigrad implements (same
+seed, same budget) and compare final loss, test accuracy and time; loss curves go to a PNG.
+
+    python examples/compare_optimizers.py            # table on stdout, plot in examples/out/
+    python examples/compare_optimizers.py --quick    # a few steps each
+
+The list comes from minigrad's registry: every registered optimizer that is an update
+rule (an ``Optimizer`` subclass); schedules, clipping and averaging are not update rules.
+"""
+import argparse
+import inspect
+import os
+
+import matplotlib
+import numpy as np
+
+import minigrad as mg
+from minigrad import nn, registry
+from minigrad.optim import Optimizer
+
+from common import Timer, accuracy, train
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+# Learning rates in each method's usual range for a small MLP (other options: defaults).
+SETTINGS = {"sgd": dict(lr=0.1, momentum=0.9), "sgd_nesterov": dict(lr=0.1), "adam": dict(lr=1e-3),
+            "amsgrad": dict(lr=1e-3), "adamw": dict(lr=1e-3), "adagrad": dict(lr=0.05),
+            "rmsprop": dict(lr=1e-3), "adadelta": dict(lr=1.0), "lars": dict(lr=1.0),
+            "lamb": dict(lr=1e-2), "sam": dict(lr=0.1, momentum=0.9)}
+
+
+def mlp():
+    return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
+    ap.add_argument("--quick", action="store_true", help="5 steps each (used by the tests)")
+    args = ap.parse_args(argv)
+    steps = 5 if args.quick else args.steps
+
+    rules = [e for e in registry.entries(kind="optimizer")
+             if inspect.isclass(e.fn) and issubclass(e.fn, Optimizer)]
+    missing = [e.name for e in rules if e.name not in SETTINGS]
+    if missing:
+        raise SystemExit(f"no settings for registered optimizer(s) {missing}: add them to SETTINGS")
+    x, y, x_test, y_test = mg.data.load_digits(seed=args.seed)
+    results = {}
+    for entry in rules:
+        mg.manual_seed(args.seed)
+        model = mlp()
+        optimizer = entry.fn(model.parameters(), **SETTINGS[entry.name])
+        with Timer() as t:
+            losses = train(model, optimizer, x, y, steps, batch_size=64, seed=args.seed,
+                           desc=entry.name)
+        results[entry.name] = dict(losses=losses, acc=accuracy(model, x_test, y_test), seconds=t.seconds)
+
+    print(f"digits MLP 64-128-128-10, {steps} steps, batch 64, seed {args.seed}, "
+          f"backend {mg.current_backend().name}")
+    print(f"{'optimizer':13} {'settings':28} {'final loss':>10} {'test acc':>9} {'time (s)':>9}")
+    for name, r in results.items():
+        final = np.mean(r["losses"][-min(50, len(r["losses"])):])
+        settings = ", ".join(f"{k}={v}" for k, v in SETTINGS[name].items())
+        print(f"{name:13} {settings:28} {final:10.4f} {100 * r['acc']:8.1f}% {r['seconds']:9.1f}")
+
+    os.makedirs(args.out, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, r in results.items():
+        k = max(1, min(25, len(r["losses"]) // 10))
+        ax.plot(np.convolve(r["losses"], np.ones(k) / k, mode="valid"), label=name)
+    ax.set(xlabel="step", ylabel="training loss (moving average)", yscale="log",
+           title="digits MLP: optimizers compared")
+    ax.legend(ncol=2)
+    path = os.path.join(args.out, "compare_optimizers.png")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    print(f"plot saved to {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,96 @@
+"""Convolution kernels for the CPU (Numba): the same im2col/col2im as ``conv_ref``.
+
+The reference pads a copy of x and makes kh·kw strided copies; these loops read x
+in place and work out, per kernel offset, which output columns fall inside x
+instead of testing every element against the border.
+
+Why the loops look the way they do: Numba wraps negative indices, so LLVM only
+vectorises an inner loop whose index it can prove non-negative. Every inner
+index is therefore ``start + k`` with ``k`` from ``range`` and ``start`` built
+with ``max(0, ...)``; stride 1 gets its own (contiguous) loop.
+"""
+import numba
+import numpy
+
+from minigrad.backends.kernels.conv_ref import conv_output_size
+
+
+@numba.njit(cache=True, inline="always")
+def _inside(offset, stride, size, n_out):
+    """[lo, hi): the output positions o with 0 ≤ o·stride + offset < size."""
+    lo = max(0, (-offset + stride - 1) // stride)
+    hi = min(n_out, max(0, (size - offset + stride - 1) // stride))
+    return lo, max(lo, hi)
+
+
+@numba.njit(cache=True)
+def _im2col(x, cols, sh, sw, pt, pl, dh, dw):
+    n_batch, n_chan, h_in, w_in = x.shape
+    kh, kw, oh_n, ow_n = cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+    sw = max(1, sw)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(kh):
+                for j in range(kw):
+                    w_off = j * dw - pl
+                    lo, hi = _inside(w_off, sw, w_in, ow_n)
+                    q = max(0, lo * sw + w_off)       # first column of x read by this row
+                    for oh in range(oh_n):
+                        h = oh * sh - pt + i * dh
+                        if h < 0 or h >= h_in:
+                            for k in range(ow_n):
+                                cols[n, c, i, j, oh, k] = 0
+                            continue
+                        for k in range(lo):
+                            cols[n, c, i, j, oh, k] = 0
+                        if sw == 1:
+                            for k in range(hi - lo):
+                                cols[n, c, i, j, oh, lo + k] = x[n, c, h, q + k]
+                        else:
+                            for k in range(hi - lo):
+                                cols[n, c, i, j, oh, lo + k] = x[n, c, h, q + k * sw]
+                        for k in range(ow_n - hi):
+                            cols[n, c, i, j, oh, hi + k] = 0
+
+
+@numba.njit(cache=True)
+def _col2im(cols, x, sh, sw, pt, pl, dh, dw):
+    n_batch, n_chan, h_in, w_in = x.shape
+    kh, kw, oh_n, ow_n = cols.shape[2], cols.shape[3], cols.shape[4], cols.shape[5]
+    sw = max(1, sw)
+    for n in range(n_batch):
+        for c in range(n_chan):
+            for i in range(kh):
+                for j in range(kw):
+                    w_off = j * dw - pl
+                    lo, hi = _inside(w_off, sw, w_in, ow_n)
+                    q = max(0, lo * sw + w_off)
+                    for oh in range(oh_n):
+                        h = oh * sh - pt + i * dh
+                        if h < 0 or h >= h_in:
+                            continue
+                        if sw == 1:
+                            for k in range(hi - lo):
+                                x[n, c, h, q + k] += cols[n, c, i, j, oh, lo + k]
+                        else:
+                            for k in range(hi - lo):
+                                x[n, c, h, q + k * sw] += cols[n, c, i, j, oh, lo + k]
+
+
+def im2col(x, kernel_size, stride, padding, dilation):
+    """Same as ``conv_ref.im2col``."""
+    x = numpy.ascontiguousarray(x)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
+    oh = conv_output_size(x.shape[2], kh, sh, ph, dh)
+    ow = conv_output_size(x.shape[3], kw, sw, pw, dw)
+    cols = numpy.empty(x.shape[:2] + (kh, kw, oh, ow), dtype=x.dtype)
+    _im2col(x, cols, sh, sw, ph[0], pw[0], dh, dw)
+    return cols
+
+
+def col2im(cols, x_shape, stride, padding, dilation):
+    """Same as ``conv_ref.col2im``."""
+    x = numpy.zeros(x_shape, dtype=cols.dtype)
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    _col2im(numpy.ascontiguousarray(cols), x, sh, sw, ph[0], pw[0], dh, dw)
+    return x
