@@ -189,6 +189,10 @@ class Function:
         ctx._inputs = tensors
         raw = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(raw, tuple)
+        if multi:
+            raw = tuple(r if type(r) is backend_type else ctx.xp.asarray(r) for r in raw)
+        elif type(raw) is not backend_type:  # NumPy turns full reductions into scalars
+            raw = ctx.xp.asarray(raw)
         if _GradMode.debug:
             _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
         outputs = [Tensor._wrap(r) for r in (raw if multi else (raw,))]

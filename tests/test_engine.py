@@ -317,3 +317,21 @@ def test_dropout_is_reproducible_with_manual_seed():
     np.testing.assert_array_equal(a, b)
     assert set(np.unique(a)) == {0.0, 2.0}
     np.testing.assert_array_equal(mg.dropout(x, 0.5, training=False).numpy(), x.numpy())
+
+
+def test_full_reductions_give_arrays_that_mix_with_tensors():
+    x = leaf([1.0, 2.0])
+    y = x + x.sum()  # NumPy returns a scalar for a full reduction; the engine keeps an array
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+
+
+def test_logsumexp_of_a_row_of_minus_infinity_has_a_zero_gradient():
+    x = leaf([[-np.inf, -np.inf], [0.0, 1.0]])
+    y = mg.logsumexp(x, axis=1)
+    assert y.numpy()[0] == -np.inf
+    y[1].backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    x2 = leaf([[-np.inf, -np.inf]])
+    x2.logsumexp(axis=1).sum().backward()
+    np.testing.assert_array_equal(x2.grad.numpy(), [[0.0, 0.0]])

@@ -103,13 +103,15 @@ def _extremum_grad(x, y, gy, axis, keepdims):
 
 class LogSumExp(Function):
     """y = log Σ_axis eˣ, computed as m + log Σ e^(x - m) with m = max x (no overflow);
-    dy/dx = softmax(x) = e^(x - y)."""
+    dy/dx = softmax(x) = e^(x - y) (zero for a row that is all -inf, where y = -inf)."""
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         xp = ctx.xp
         m = x.max(axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        y = xp.log(xp.exp(x - m).sum(axis=axis, keepdims=True)) + m
+        s = xp.exp(x - m).sum(axis=axis, keepdims=True)
+        empty = s == 0  # a row of -inf: y = -inf, without a divide-by-zero warning
+        y = xp.where(empty, -xp.inf, xp.log(xp.where(empty, 1, s)) + m).astype(x.dtype, copy=False)
         ctx.save_for_backward(x, y)
         ctx.axis, ctx.keepdims = axis, keepdims
         return y if keepdims else y.reshape(_reduced_shape(x.shape, axis))
@@ -117,8 +119,10 @@ class LogSumExp(Function):
     @staticmethod
     def backward(ctx, gy):
         x, y = ctx.saved_tensors
+        xp = ctx.xp
         g = expand_reduced(gy, x.shape, ctx.axis, ctx.keepdims)
-        return g * ctx.xp.exp(x - y)
+        finite = xp.isfinite(y)  # a row of -inf has y = -inf and no gradient
+        return g * xp.where(finite, xp.exp(x - xp.where(finite, y, 0)), 0)
 
 
 # ------------------------------------------------------------------ functional

@@ -16,9 +16,6 @@ _softmax_backward = cupy.ElementwiseKernel(
     "T gy, T y, T d", "T dx", "dx = y * (gy - d)", "minigrad_softmax_backward")
 _log_softmax_backward = cupy.ElementwiseKernel(
     "T gy, T y, T d", "T dx", "dx = gy - exp(y) * d", "minigrad_log_softmax_backward")
-_lse_backward = cupy.ElementwiseKernel(
-    "T g, T x, T lse", "T dx", "dx = isfinite(lse) ? g * exp(x - lse) : (T)0",
-    "minigrad_logsumexp_backward")
 
 
 def _stats(x):
@@ -42,13 +39,3 @@ def softmax_backward(gy, y):
 
 def log_softmax_backward(gy, y):
     return _log_softmax_backward(gy, y, gy.sum(axis=1, keepdims=True))
-
-
-def logsumexp_forward(x):
-    m = x.max(axis=1, keepdims=True)
-    m = cupy.where(cupy.isfinite(m), m, 0)
-    return (m + cupy.log(_sum_exp(x, m, axis=1, keepdims=True)))[:, 0]
-
-
-def logsumexp_backward(g, x, lse):
-    return _lse_backward(g[:, None], x, lse[:, None])

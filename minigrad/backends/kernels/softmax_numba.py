@@ -5,14 +5,13 @@ one for the output, vectorised sums): on (128, 1000) it takes 0.042 ms against 0
 for ``softmax_ref`` in float32 (0.043 against 0.137 in float64). Everything that evaluates exp/log per element stays NumPy: this Numba
 has no SVML, so its scalar ``exp`` makes a Numba softmax forward 3-4x *slower* than
 NumPy's SIMD exp (0.7 ms against 0.16 ms on (128, 1000)), and the same holds for the
-log-softmax backward and logsumexp. Those are re-exported from ``softmax_ref``.
+log-softmax backward. Those are re-exported from ``softmax_ref``.
 """
 import numba
 import numpy
 
 from minigrad.backends.kernels.softmax_ref import (log_softmax_backward,  # noqa: F401
-                                                   log_softmax_forward, logsumexp_backward,
-                                                   logsumexp_forward, softmax_forward)
+                                                   log_softmax_forward, softmax_forward)
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "contract"})

@@ -17,6 +17,7 @@ from minigrad.autograd import Function
 from minigrad.layers.activations._util import pick_axis
 from minigrad.layers.module import Module
 from minigrad.ops._util import normalize_axis
+from minigrad.ops.reductions import logsumexp as primitive_logsumexp
 from minigrad.registry import Case, register
 
 
@@ -100,35 +101,6 @@ class LogSoftmaxFn(Function):
         return ctx.rows.from_rows(dx), None, None
 
 
-class LogSumExpFn(Function):
-    """Tempered log-sum-exp over ``axes``: y = τ·LSE(x/τ), LSE(z) = m + log Σ e^(z − m),
-    m = max z (τ = 1: the plain LSE; τ → 0: the max).
-
-    dy/dx = τ·softmax(x/τ)·(1/τ) = softmax(x/τ) (the gradient is broadcast over the reduced
-    axes). A row of −inf gives −inf and a zero gradient instead of NaN.
-    """
-    @staticmethod
-    def forward(ctx, x, axes, keepdims, temperature):
-        rows = _Rows(x.shape, axes)
-        z = rows.to_rows(x)
-        if temperature != 1.0:
-            z = z * (1.0 / temperature)
-        lse = ctx.backend.kernels("softmax").logsumexp_forward(z)
-        ctx.save_for_backward(z, lse)
-        ctx.rows = rows
-        y = lse * temperature if temperature != 1.0 else lse
-        if keepdims:
-            return y.reshape(tuple(1 if a in axes else n for a, n in enumerate(x.shape)))
-        return y.reshape(rows.kept_shape)
-
-    @staticmethod
-    def backward(ctx, gy):
-        z, lse = ctx.saved_tensors
-        g = gy.reshape(-1)
-        dz = ctx.backend.kernels("softmax").logsumexp_backward(g, z, lse)
-        return ctx.rows.from_rows(dz), None, None, None
-
-
 # ------------------------------------------------------------------ functional
 def _temperature(op, temperature):
     if temperature <= 0:
@@ -149,10 +121,15 @@ def log_softmax(x, axis=None, temperature=1.0, dim=None):
 
 
 def logsumexp(x, axis=None, keepdims=False, temperature=1.0, dim=None):
-    """temperature·log Σ exp(x/temperature) over ``axis`` (an int, a tuple, or None for
-    all axes; PyTorch: ``dim``); stable for any finite logits and −inf for −inf rows."""
-    axes = normalize_axis(pick_axis(axis, dim, "logsumexp", default=None), x.ndim)
-    return LogSumExpFn.apply(x, axes, keepdims, _temperature("logsumexp", temperature))
+    """Tempered log-sum-exp: y = τ·LSE(x/τ) over ``axis`` (an int, a tuple, or None for all
+    axes; PyTorch: ``dim``); τ = 1 is the plain LSE, τ → 0 the max. Built on the primitive
+    ``minigrad.ops.reductions.logsumexp`` (max-subtracted, −inf with a zero gradient for a
+    row of −inf): dy/dx = τ·softmax(x/τ)·(1/τ) = softmax(x/τ)."""
+    axis = pick_axis(axis, dim, "logsumexp", default=None)
+    tau = _temperature("logsumexp", temperature)
+    if tau == 1.0:
+        return primitive_logsumexp(x, axis, keepdims)
+    return tau * primitive_logsumexp(x * (1.0 / tau), axis, keepdims)
 
 
 # ------------------------------------------------------------------ modules
