@@ -167,13 +167,13 @@ class Function:
         from minigrad.tensor import Tensor
         tensors = []
         arrays = []
-        backend_type = None
-        first = None
+        backend = first = None
         for a in args:
             if isinstance(a, Tensor):
-                if backend_type is None:
-                    backend_type, first = type(a.data), a
-                elif type(a.data) is not backend_type:
+                a_backend = backend_of_array(a.data)
+                if backend is None:
+                    backend, first = a_backend, a
+                elif a_backend is not backend:
                     _raise_mixed_backends(cls, first, a)
                 tensors.append(a)
                 arrays.append(a.data)
@@ -185,13 +185,14 @@ class Function:
         record = _GradMode.enabled and cls.differentiable and any(
             t is not None and t.requires_grad for t in tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
-        ctx = Context(backend_of_array(first.data), needs)
+        ctx = Context(backend, needs)
         ctx._inputs = tensors
         raw = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(raw, tuple)
+        ndarray = backend.ndarray  # NumPy returns scalars from 0-d ops and full reductions
         if multi:
-            raw = tuple(r if type(r) is backend_type else ctx.xp.asarray(r) for r in raw)
-        elif type(raw) is not backend_type:  # NumPy turns full reductions into scalars
+            raw = tuple(r if type(r) is ndarray else ctx.xp.asarray(r) for r in raw)
+        elif type(raw) is not ndarray:
             raw = ctx.xp.asarray(raw)
         if _GradMode.debug:
             _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
@@ -311,6 +312,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
             if t is None or g is None:
                 continue
             g = sum_to_shape(g, t.data.shape, node.name)
+            if type(g) is not type(t.data):  # a NumPy scalar from 0-d arithmetic
+                g = xp.asarray(g)
             if g.dtype != t.data.dtype:
                 g = g.astype(t.data.dtype)
             if t._node is None:

@@ -21,6 +21,12 @@ def backend(request):
         yield request.param
 
 
+@pytest.fixture(autouse=True)
+def _seeded():
+    """Every test starts from the same random state on every backend."""
+    minigrad.manual_seed(0)
+
+
 @pytest.fixture
 def rng():
     return numpy.random.default_rng(0)

@@ -51,11 +51,11 @@ def zero_loss(like):
 
 
 def scalar_param(x, like):
-    """A scalar hyperparameter tensor (a learnable temperature, say) as shape (1,), so that
-    ops on it return arrays, not NumPy scalars, before they meet ``like``'s arrays."""
+    """A scalar hyperparameter (a float, or a learnable temperature tensor) as a tensor on
+    ``like``'s backend and dtype."""
     if not isinstance(x, Tensor):
-        return const(xp_of(like).asarray([float(x)], dtype=like.dtype), like)
-    return x.reshape(1) if x.ndim == 0 else x
+        return const(xp_of(like).asarray(float(x), dtype=like.dtype), like)
+    return x
 
 
 def xp_of(t):
