@@ -2,8 +2,13 @@
 
 MNIST-1D (Greydanus 2020, "Scaling down Deep Learning") is generated offline: 4,000
 training and 1,000 test signals of length 40. The paper's CNN reaches 94% test accuracy
-and its MLP 68%; this script trains them as the paper does (Adam, lr 1e-2, batch 100,
-8,000 steps, cross-entropy).
+and its MLP 68%; this script trains them as the paper's code does (Adam, lr 1e-2, batch
+100 taken in the data's order, 8,000 steps, cross-entropy).
+
+The final accuracy depends on the initialization seed by a few points. Measured on one
+CPU: seeds 0-5 give 94.2, 94.3, 94.6, 93.5, 91.7, 95.3% (mean 93.9%); PyTorch with the
+same recipe and data gives 94.7, 93.1, 93.3, 93.2, 92.8, 94.4% (mean 93.6%), and from
+identical initial weights the two follow the same trajectory.
 
     python examples/mnist1d_cnn.py                  # the CNN, about a minute on a laptop CPU
     python examples/mnist1d_cnn.py --model mlp
@@ -58,7 +63,7 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, default=8000)
     ap.add_argument("--lr", type=float, default=1e-2)
     ap.add_argument("--batch-size", type=int, default=100)
-    ap.add_argument("--seed", type=int, default=42, help="the paper's seed")
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--shuffle", action="store_true",
                     help="reshuffle every epoch (the paper takes batches in the data's order)")
     ap.add_argument("--quick", action="store_true", help="50 steps only (used by the tests)")
