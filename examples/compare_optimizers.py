@@ -5,7 +5,8 @@ seed, same budget) and compare final loss, test accuracy and time; loss curves g
     python examples/compare_optimizers.py --quick    # a few steps each
 
 The list comes from minigrad's registry: every registered optimizer that is an update
-rule (an ``Optimizer`` subclass); schedules, clipping and averaging are not update rules.
+rule for a model's parameters; schedules, clipping, averaging and the centre-loss updater
+are not.
 """
 import argparse
 import inspect
@@ -30,6 +31,12 @@ SETTINGS = {"sgd": dict(lr=0.1, momentum=0.9), "sgd_nesterov": dict(lr=0.1), "ad
             "lamb": dict(lr=1e-2), "sam": dict(lr=0.1, momentum=0.9)}
 
 
+def is_update_rule(fn):
+    """An ``Optimizer`` for a model's parameters (not the centre-loss updater, which takes centres)."""
+    return (inspect.isclass(fn) and issubclass(fn, Optimizer)
+            and next(iter(inspect.signature(fn).parameters)) == "params")
+
+
 def mlp():
     return nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 128), nn.ReLU(), nn.Linear(128, 10))
 
@@ -43,8 +50,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     steps = 5 if args.quick else args.steps
 
-    rules = [e for e in registry.entries(kind="optimizer")
-             if inspect.isclass(e.fn) and issubclass(e.fn, Optimizer)]
+    rules = [e for e in registry.entries(kind="optimizer") if is_update_rule(e.fn)]
     missing = [e.name for e in rules if e.name not in SETTINGS]
     if missing:
         raise SystemExit(f"no settings for registered optimizer(s) {missing}: add them to SETTINGS")
