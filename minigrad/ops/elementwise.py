@@ -1,6 +1,7 @@
 """Elementwise primitives. Gradients may come back in the broadcast shape; the
 engine sums them to each input's shape (see ``autograd.sum_to_shape``)."""
 from minigrad.autograd import Function
+from minigrad.backends.kernels.activation_ref import stable_sigmoid
 from minigrad.registry import Case, register
 from minigrad.ops._util import as_operand
 from minigrad.tensor import Tensor
@@ -281,11 +282,6 @@ class Tanh(Function):
     def backward(ctx, gy):
         y, = ctx.saved_tensors
         return gy * (1 - y * y)
-
-
-def stable_sigmoid(xp, x):
-    """σ(x) = 1/(1 + e⁻ˣ), written as ½(1 + tanh(x/2)) so that no exp overflows."""
-    return 0.5 * (1 + xp.tanh(0.5 * x))
 
 
 class Sigmoid(Function):

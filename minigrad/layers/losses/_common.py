@@ -1,10 +1,15 @@
-"""Helpers shared by the loss families: reductions, label handling, and the few small
-fused ``Function``s that many losses are built from (log-softmax, softplus, ReLU,
-L2 normalisation, pairwise squared distances). They are private: the public forms of
-softmax-like activations live with the activations."""
+"""Helpers shared by the loss families: reductions, label handling, the registered ops
+that many losses are built from (log-softmax, softplus, ReLU, L2 normalisation) under
+short names, and a fused pairwise squared distance."""
 from minigrad.autograd import Function
 from minigrad.backends import backend_of_array
+from minigrad.backends.kernels.activation_ref import (stable_sigmoid as sigmoid_array,  # noqa: F401
+                                                      stable_softplus as softplus_array)
+from minigrad.layers.activations.rectifiers import relu  # noqa: F401
+from minigrad.layers.activations.smooth import softplus as _softplus
+from minigrad.layers.activations.softmax import log_softmax as _log_softmax, softmax as _softmax
 from minigrad.layers.module import Module
+from minigrad.layers.normalization.vector import l2_normalize
 from minigrad.tensor import Tensor
 
 REDUCTIONS = ("mean", "sum", "none")
@@ -109,100 +114,22 @@ def log_softmax_array(xp, z, axis=-1):
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
 
-class LogSoftmax(Function):
-    """y = z − LSE(z) along ``axis``;  dz = gy − softmax(z)·Σ gy  (softmax = e^y)."""
-    @staticmethod
-    def forward(ctx, z, axis):
-        y = log_softmax_array(ctx.xp, z, axis)
-        ctx.save_for_backward(y)
-        ctx.axis = axis
-        return y
-
-    @staticmethod
-    def backward(ctx, gy):
-        y, = ctx.saved_tensors
-        return gy - ctx.xp.exp(y) * gy.sum(axis=ctx.axis, keepdims=True)
-
-
 def log_softmax(z, axis=-1):
-    return LogSoftmax.apply(z, axis)
+    return _log_softmax(z, axis)
 
 
 def softmax(z, axis=-1):
-    from minigrad.ops.elementwise import exp
-    return exp(log_softmax(z, axis))
-
-
-def softplus_array(xp, x):
-    """log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)): no overflow for any x."""
-    return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
-
-
-def sigmoid_array(xp, x):
-    return 0.5 * (1 + xp.tanh(0.5 * x))
-
-
-class Softplus(Function):
-    """y = log(1 + eˣ) (stable form);  dy/dx = σ(x)."""
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return softplus_array(ctx.xp, x)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * sigmoid_array(ctx.xp, x)
+    return _softmax(z, axis)
 
 
 def softplus(x):
-    return Softplus.apply(x)
-
-
-class Relu(Function):
-    """y = max(x, 0) = [x]₊;  dy/dx = 1[x > 0] (0 at the kink)."""
-    @staticmethod
-    def forward(ctx, x):
-        positive = x > 0
-        ctx.save_for_backward(positive)
-        return ctx.xp.where(positive, x, 0).astype(x.dtype, copy=False)
-
-    @staticmethod
-    def backward(ctx, gy):
-        positive, = ctx.saved_tensors
-        return gy * positive
-
-
-def relu(x):
-    return Relu.apply(x)
-
-
-class Normalize(Function):
-    """x̂ = x / max(‖x‖, eps) along ``axis`` (PyTorch's ``F.normalize``).
-
-    Where ‖x‖ > eps:  dx = (g − x̂·⟨x̂, g⟩)/‖x‖, the projection of g onto the tangent
-    space of the sphere, from d(x/r) = dx/r − x·dr/r² and dr = ⟨x̂, dx⟩.
-    Where ‖x‖ ≤ eps the denominator is the constant eps: dx = g/eps."""
-    @staticmethod
-    def forward(ctx, x, axis, eps):
-        xp = ctx.xp
-        norm = xp.sqrt((x * x).sum(axis=axis, keepdims=True))
-        clipped = norm <= eps
-        denom = xp.where(clipped, xp.asarray(eps, dtype=x.dtype), norm)
-        y = x / denom
-        ctx.save_for_backward(y, denom, clipped)
-        ctx.axis = axis
-        return y
-
-    @staticmethod
-    def backward(ctx, g):
-        y, denom, clipped = ctx.saved_tensors
-        radial = y * (y * g).sum(axis=ctx.axis, keepdims=True)
-        return (g - ctx.xp.where(clipped, 0, radial)) / denom
+    """log(1 + eˣ) exactly for every x (``F.softplus`` without its linear cut-off at 20)."""
+    return _softplus(x, threshold=float("inf"))
 
 
 def normalize(x, axis=-1, eps=1e-12):
-    return Normalize.apply(x, axis, eps)
+    """x/max(‖x‖₂, eps) along ``axis`` (``F.l2_normalize``)."""
+    return l2_normalize(x, axis, eps)
 
 
 class PairwiseSquaredDistance(Function):

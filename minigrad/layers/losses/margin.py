@@ -5,7 +5,7 @@ Each functional takes ``(embeddings (N, d), weight (C, d), target (N,))``: the c
 matrix is an argument, so the Module (which holds it as a Parameter, initialised as the
 official code does) and the functional share one code path. The logits are cosines
 between L2-normalised rows, cosθ_j = x̂·ŵ_j, whose backward is the normalisation backward
-(I − x̂x̂ᵀ)/‖x‖ (``_common.Normalize``) around a matmul; the margin is applied to the target
+(I − x̂x̂ᵀ)/‖x‖ (``F.l2_normalize``) around a matmul; the margin is applied to the target
 column only and the result goes through ``cross_entropy``.
 """
 import math
