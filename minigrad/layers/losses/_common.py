@@ -106,6 +106,58 @@ def check_2d(op, x, name="embeddings"):
                          f"{tuple(x.shape)}")
 
 
+# ------------------------------------------------------------------ class targets
+def class_rows(xp, z):
+    """(N, C, d1, ...) → (M, C) with M = N·d1·…: the class axis last, then flattened."""
+    return xp.moveaxis(z, 1, -1).reshape(-1, z.shape[1])
+
+
+def class_unrows(xp, g, shape):
+    """The inverse of ``class_rows``: (M, C) back to (N, C, d1, ...)."""
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp.moveaxis(g.reshape(moved), -1, 1)
+
+
+def class_targets(op, input, target, ignore_index=None):
+    """Check integer class targets against logits (N, C, d1, ...): dtype, shape and range."""
+    n_classes = input.shape[1]
+    expected = (input.shape[0],) + tuple(input.shape[2:])
+    y = const(target, input).data
+    if y.dtype.kind not in "iu":
+        raise TypeError(
+            f"{op}: class-index targets must have an integer dtype, got {y.dtype} with shape "
+            f"{tuple(y.shape)} for logits of shape {tuple(input.shape)}; pass integer labels "
+            f"of shape {expected} with values in [0, {n_classes})"
+            + (", or probability targets (floating point) of the logits' shape"
+               if op == "cross_entropy" else ""))
+    if tuple(y.shape) != expected:
+        raise ValueError(f"{op}: target of shape {tuple(y.shape)} does not match logits of "
+                         f"shape {tuple(input.shape)}: class-index targets need shape {expected} "
+                         f"(the logits without their class axis 1)")
+    keep = y != ignore_index if ignore_index is not None else None
+    bad = (y < 0) | (y >= n_classes)
+    if keep is not None:
+        bad &= keep
+    if y.size and bool(bad.any()):
+        first = int(xp_of(y).argmax(bad.reshape(-1)))
+        value = int(y.reshape(-1)[first])
+        extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
+        raise IndexError(f"{op}: target value {value} at flat position {first} is out of range "
+                         f"for {n_classes} classes: valid class indices are [0, {n_classes})"
+                         + extra)
+    return y
+
+
+def batched_logits(op, input, target):
+    """Unbatched logits (C,) with a scalar (or (C,) soft) target become a batch of one."""
+    if input.ndim == 0:
+        raise ValueError(f"{op}: logits must have a class axis, got a 0-d tensor")
+    if input.ndim == 1:
+        t = target if isinstance(target, Tensor) else const(target, input)
+        return input.reshape(1, input.shape[0]), t.reshape((1,) + tuple(t.shape)), True
+    return input, target, False
+
+
 # ------------------------------------------------------------------ small fused Functions
 def log_softmax_array(xp, z, axis=-1):
     """log softmax(z) = z − LSE(z), with the max subtracted first (stable for any finite z)."""

@@ -1,46 +1,31 @@
 """Classification losses: cross-entropy (hard/soft targets, class weights, ignore_index,
-label smoothing), NLL, binary cross-entropy with logits, focal losses, KL divergence,
-the hinge family, entropy, temperature scaling (+ the ECE metric), mixup/CutMix and the
-asymmetric multi-label loss.
+label smoothing), NLL, binary cross-entropy with logits, KL divergence, entropy,
+temperature scaling (+ the ECE metric) and the mixup/CutMix mixed-target loss. The focal
+losses and ASL are in ``focal.py``, the hinge family in ``hinge.py``.
 
-The fused ones (cross-entropy, BCE-with-logits, KL, the focal and asymmetric losses) are
+The fused ones (cross-entropy, BCE-with-logits, KL) are
 ``Function``s with a hand-derived backward; the rest are short compositions of registered
 ops. Logits with the class axis at position 1 follow PyTorch: (N, C) or (N, C, d1, ...).
 """
 import math
 
 from minigrad.autograd import Function, no_grad
-from minigrad.layers.losses._common import (LossModule, check_reduction, const,
+from minigrad.layers.losses._common import (LossModule, batched_logits, check_reduction,
+                                            class_rows, class_targets, class_unrows, const,
                                             log_softmax, log_softmax_array, reduce,
-                                            reduce_array, reduction_grad, relu, scalar_param,
+                                            reduce_array, reduction_grad, scalar_param,
                                             sigmoid_array, softplus, softplus_array, xp_of)
 from minigrad.layers.module import Parameter
 from minigrad.ops.elementwise import exp, sigmoid
-from minigrad.ops.indexing import masked_fill, take_along_axis
-from minigrad.ops.reductions import max as reduce_max
+from minigrad.ops.indexing import take_along_axis
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
 __all__ = ["cross_entropy", "nll_loss", "bce_with_logits", "binary_cross_entropy_with_logits",
-           "label_smoothing_ce", "sigmoid_focal_loss", "softmax_focal_loss", "kl_div_loss",
-           "kl_div", "hinge_loss", "crammer_singer_hinge_loss", "weston_watkins_hinge_loss",
-           "temperature_scaling", "expected_calibration_error", "mixup_loss", "entropy_loss",
-           "asymmetric_loss",
+           "label_smoothing_ce", "kl_div_loss", "kl_div", "temperature_scaling",
+           "expected_calibration_error", "mixup_loss", "entropy_loss",
            "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "LabelSmoothingCrossEntropy",
-           "SigmoidFocalLoss", "SoftmaxFocalLoss", "KLDivLoss", "HingeLoss",
-           "CrammerSingerHingeLoss", "WestonWatkinsHingeLoss", "TemperatureScaling",
-           "MixupLoss", "EntropyLoss", "AsymmetricLoss"]
-
-
-def _rows(xp, z):
-    """(N, C, d1, ...) → (M, C) with M = N·d1·…: the class axis last, then flattened."""
-    return xp.moveaxis(z, 1, -1).reshape(-1, z.shape[1])
-
-
-def _unrows(xp, g, shape):
-    """The inverse of ``_rows``: (M, C) back to (N, C, d1, ...)."""
-    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
-    return xp.moveaxis(g.reshape(moved), -1, 1)
+           "KLDivLoss", "TemperatureScaling", "MixupLoss", "EntropyLoss"]
 
 
 # ------------------------------------------------------------------ cross-entropy
@@ -60,7 +45,7 @@ class CrossEntropyHard(Function):
     def forward(ctx, z, y, weight, smoothing, ignore_index, reduction):
         xp = ctx.xp
         n_classes = z.shape[1]
-        logp = log_softmax_array(xp, _rows(xp, z), -1)
+        logp = log_softmax_array(xp, class_rows(xp, z), -1)
         y = y.reshape(-1)
         keep = y != ignore_index
         ys = xp.where(keep, y, 0)
@@ -97,7 +82,7 @@ class CrossEntropyHard(Function):
         if eps:
             dz -= (g * keep)[:, None] * ((eps / n_classes) * w)[None, :]
         dz[xp.arange(ys.shape[0]), ys] -= g * (1 - eps) * wy
-        return _unrows(xp, dz, ctx.shape), None
+        return class_unrows(xp, dz, ctx.shape), None
 
 
 class CrossEntropySoft(Function):
@@ -110,8 +95,8 @@ class CrossEntropySoft(Function):
     def forward(ctx, z, t, weight, smoothing, reduction):
         xp = ctx.xp
         n_classes = z.shape[1]
-        logp = log_softmax_array(xp, _rows(xp, z), -1)
-        tt = _rows(xp, t.astype(z.dtype, copy=False))
+        logp = log_softmax_array(xp, class_rows(xp, z), -1)
+        tt = class_rows(xp, t.astype(z.dtype, copy=False))
         w = xp.ones(n_classes, dtype=z.dtype) if weight is None else weight.astype(z.dtype)
         big_t = w * ((1 - smoothing) * tt + smoothing / n_classes)
         loss = -(big_t * logp).sum(axis=1)
@@ -132,48 +117,8 @@ class CrossEntropySoft(Function):
         dz = g[:, None] * (big_t.sum(axis=1, keepdims=True) * xp.exp(logp) - big_t)
         dt = None
         if len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
-            dt = _unrows(xp, -(1 - ctx.smoothing) * g[:, None] * w * logp, ctx.shape)
-        return _unrows(xp, dz, ctx.shape), dt
-
-
-def _class_targets(op, input, target, ignore_index=None):
-    """Check integer class targets against logits (N, C, d1, ...): dtype, shape and range."""
-    n_classes = input.shape[1]
-    expected = (input.shape[0],) + tuple(input.shape[2:])
-    y = const(target, input).data
-    if y.dtype.kind not in "iu":
-        raise TypeError(
-            f"{op}: class-index targets must have an integer dtype, got {y.dtype} with shape "
-            f"{tuple(y.shape)} for logits of shape {tuple(input.shape)}; pass integer labels "
-            f"of shape {expected} with values in [0, {n_classes})"
-            + (", or probability targets (floating point) of the logits' shape"
-               if op == "cross_entropy" else ""))
-    if tuple(y.shape) != expected:
-        raise ValueError(f"{op}: target of shape {tuple(y.shape)} does not match logits of "
-                         f"shape {tuple(input.shape)}: class-index targets need shape {expected} "
-                         f"(the logits without their class axis 1)")
-    keep = y != ignore_index if ignore_index is not None else None
-    bad = (y < 0) | (y >= n_classes)
-    if keep is not None:
-        bad &= keep
-    if y.size and bool(bad.any()):
-        first = int(xp_of(y).argmax(bad.reshape(-1)))
-        value = int(y.reshape(-1)[first])
-        extra = f" (or ignore_index={ignore_index})" if ignore_index is not None else ""
-        raise IndexError(f"{op}: target value {value} at flat position {first} is out of range "
-                         f"for {n_classes} classes: valid class indices are [0, {n_classes})"
-                         + extra)
-    return y
-
-
-def _batched(op, input, target):
-    """Unbatched logits (C,) with a scalar (or (C,) soft) target become a batch of one."""
-    if input.ndim == 0:
-        raise ValueError(f"{op}: logits must have a class axis, got a 0-d tensor")
-    if input.ndim == 1:
-        t = target if isinstance(target, Tensor) else const(target, input)
-        return input.reshape(1, input.shape[0]), t.reshape((1,) + tuple(t.shape)), True
-    return input, target, False
+            dt = class_unrows(xp, -(1 - ctx.smoothing) * g[:, None] * w * logp, ctx.shape)
+        return class_unrows(xp, dz, ctx.shape), dt
 
 
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean",
@@ -199,7 +144,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     check_reduction(op, reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
-    input, target, unbatched = _batched(op, input, target)
+    input, target, unbatched = batched_logits(op, input, target)
     n_classes = input.shape[1]
     w = None
     if weight is not None:
@@ -229,7 +174,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
                 f"{op}: integer target of the logits' shape {tuple(t.shape)} (dtype {t.dtype}): "
                 f"probability targets must be floating point; class-index targets need shape "
                 f"{(input.shape[0],) + tuple(input.shape[2:])} with values in [0, {n_classes})")
-        y = _class_targets(op, input, t, ignore_index)
+        y = class_targets(op, input, t, ignore_index)
         out = CrossEntropyHard.apply(input, Tensor._wrap(y), w, float(label_smoothing),
                                      ignore_index, reduction)
     if unbatched and reduction == "none":
@@ -243,8 +188,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     weights of the kept targets (0 when all are ignored). ∂ℓ_n/∂input[n, c] = −w_{y_n}·1[c = y_n]."""
     op = "nll_loss"
     check_reduction(op, reduction)
-    input, target, unbatched = _batched(op, input, target)
-    y = _class_targets(op, input, target, ignore_index)
+    input, target, unbatched = batched_logits(op, input, target)
+    y = class_targets(op, input, target, ignore_index)
     xp = xp_of(input)
     keep = y != ignore_index
     ys = xp.where(keep, y, 0)
@@ -334,113 +279,6 @@ def label_smoothing_ce(input, target, smoothing=0.1, reduction="mean"):
     return cross_entropy(input, target, reduction=reduction, label_smoothing=smoothing)
 
 
-# ------------------------------------------------------------------ focal losses
-class SigmoidFocal(Function):
-    """Sigmoid focal loss (Lin et al. 2017) for targets t ∈ [0, 1], torchvision's form:
-        p = σ(z), ce = softplus(z) − z·t (BCE with logits), m = 1 − p_t = t(1 − p) + p(1 − t),
-        α_t = α·t + (1 − α)(1 − t)  (α < 0: no weighting),   FL = α_t·ce·m^γ.
-    Backward, with dp/dz = p(1 − p), ∂ce/∂z = p − t and ∂m/∂z = (1 − 2t)·p(1 − p):
-        ∂FL/∂z = α_t·[(p − t)·m^γ + γ·ce·m^(γ−1)·(1 − 2t)·p(1 − p)].
-    For t ∈ {0, 1} this is the paper's α_t(1 − p_t)^γ(γ·p_t·log p_t + p_t − 1)·(±1).
-    m^(γ−1) is evaluated with m clamped at the smallest normal float (finite for γ < 1)."""
-    @staticmethod
-    def forward(ctx, z, t, alpha, gamma, reduction):
-        xp = ctx.xp
-        t = t.astype(z.dtype, copy=False)
-        p = sigmoid_array(xp, z)
-        ce = softplus_array(xp, z) - z * t
-        m = t * (1 - p) + p * (1 - t)
-        at = alpha * t + (1 - alpha) * (1 - t) if alpha >= 0 else xp.ones_like(t)
-        loss = at * ce * m ** gamma
-        ctx.save_for_backward(p, t, ce, m, at)
-        ctx.gamma, ctx.reduction, ctx.shape = gamma, reduction, loss.shape
-        return reduce_array(xp, loss, reduction)
-
-    @staticmethod
-    def backward(ctx, gy):
-        xp = ctx.xp
-        p, t, ce, m, at = ctx.saved_tensors
-        gamma = ctx.gamma
-        g = reduction_grad(xp, gy, ctx.shape, ctx.reduction)
-        d = (p - t) * m ** gamma
-        if gamma != 0:
-            safe = xp.maximum(m, xp.finfo(m.dtype).tiny)
-            d = d + gamma * ce * safe ** (gamma - 1) * (1 - 2 * t) * p * (1 - p)
-        return g * at * d, None
-
-
-def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none"):
-    """Sigmoid focal loss ("Focal Loss for Dense Object Detection"), torchvision's
-    ``sigmoid_focal_loss`` (same arguments, default reduction 'none'):
-    FL = −α_t (1 − p_t)^γ log p_t with p = σ(z); α = 0.25, γ = 2; ``alpha < 0`` disables
-    the α weighting. RetinaNet sums FL over anchors and divides by the number of positive
-    anchors (do that with reduction='sum'), and initialises the classifier bias to
-    −log((1 − π)/π), π = 0.01. Targets get no gradient. Backward: see ``SigmoidFocal``."""
-    op = "sigmoid_focal_loss"
-    check_reduction(op, reduction)
-    t = const(targets, inputs)
-    if tuple(t.shape) != tuple(inputs.shape):
-        raise ValueError(f"{op}: targets of shape {tuple(t.shape)} must have the inputs' shape "
-                         f"{tuple(inputs.shape)}")
-    return SigmoidFocal.apply(inputs, t, float(alpha), float(gamma), reduction)
-
-
-class SoftmaxFocal(Function):
-    """Softmax focal loss: with a = log p_y (log-softmax) and p_y = eᵃ,
-        FL = −α_y·(1 − p_y)^γ·a.
-    ∂a/∂z_k = q_k − p_k (q = onehot(y)), ∂p_y/∂a = p_y, hence
-        ∂FL/∂z_k = α_y·[γ(1 − p_y)^(γ−1)·p_y·a − (1 − p_y)^γ]·(q_k − p_k),
-    with (1 − p_y) clamped at the smallest normal float in the γ − 1 power."""
-    @staticmethod
-    def forward(ctx, z, y, alpha, gamma, reduction):
-        xp = ctx.xp
-        logp = log_softmax_array(xp, _rows(xp, z), -1)
-        y = y.reshape(-1)
-        rows = xp.arange(y.shape[0])
-        a = logp[rows, y]
-        one_minus = -xp.expm1(a)
-        ay = xp.ones_like(a) if alpha is None else alpha.astype(z.dtype)[y]
-        loss = -ay * one_minus ** gamma * a
-        ctx.save_for_backward(logp, y, a, one_minus, ay)
-        ctx.gamma, ctx.reduction, ctx.shape = gamma, reduction, z.shape
-        if reduction == "none":
-            return loss.reshape((z.shape[0],) + z.shape[2:])
-        return reduce_array(xp, loss, reduction)
-
-    @staticmethod
-    def backward(ctx, gy):
-        xp = ctx.xp
-        logp, y, a, one_minus, ay = ctx.saved_tensors
-        gamma = ctx.gamma
-        g = reduction_grad(xp, gy.reshape(-1) if ctx.reduction == "none" else gy,
-                           a.shape, ctx.reduction)
-        da = -one_minus ** gamma
-        if gamma != 0:
-            safe = xp.maximum(one_minus, xp.finfo(a.dtype).tiny)
-            da = da + gamma * safe ** (gamma - 1) * xp.exp(a) * a
-        coef = g * ay * da
-        dz = -coef[:, None] * xp.exp(logp)
-        dz[xp.arange(y.shape[0]), y] += coef
-        return _unrows(xp, dz, ctx.shape), None
-
-
-def softmax_focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
-    """Multi-class (softmax) focal loss ("Focal Loss for Dense Object Detection"):
-    FL = −α_y (1 − p_y)^γ log p_y with p = softmax(z) over axis 1 (γ = 0 gives CE);
-    ``alpha`` is an optional per-class weight (C,); 'mean' averages over samples.
-    Used as a long-tail baseline (Saddle-LongTail). Backward: see ``SoftmaxFocal``."""
-    op = "softmax_focal_loss"
-    check_reduction(op, reduction)
-    input, target, unbatched = _batched(op, input, target)
-    y = _class_targets(op, input, target)
-    a = None if alpha is None else const(alpha, input).data
-    if a is not None and tuple(a.shape) != (input.shape[1],):
-        raise ValueError(f"{op}: alpha of shape {tuple(a.shape)} must have one weight per class "
-                         f"({input.shape[1]},)")
-    out = SoftmaxFocal.apply(input, Tensor._wrap(y), a, float(gamma), reduction)
-    return out.reshape(()) if unbatched and reduction == "none" else out
-
-
 # ------------------------------------------------------------------ KL divergence
 class KLDiv(Function):
     """Pointwise KL term of PyTorch's ``kl_div`` (input x = log q, target t = p or log p):
@@ -502,69 +340,6 @@ def kl_div_loss(input, target, reduction="mean", log_target=False):
 
 
 kl_div = kl_div_loss
-
-
-# ------------------------------------------------------------------ hinge family
-def hinge_loss(input, target, margin=1.0, power=1, reduction="mean"):
-    """Binary hinge loss for labels y ∈ {−1, +1} and scores f: ℓ = max(0, margin − y·f)^p,
-    p = 1 (hinge, SVM) or 2 (squared hinge, C¹). Subgradient −p·y·max(0, margin − y·f)^(p−1)
-    where the margin is violated, 0 elsewhere (0 at the kink)."""
-    op = "hinge_loss"
-    check_reduction(op, reduction)
-    y = const(target, input, input.dtype)
-    if tuple(y.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target of shape {tuple(y.shape)} must have the input's shape "
-                         f"{tuple(input.shape)}")
-    if power not in (1, 2):
-        raise ValueError(f"{op}: power must be 1 or 2, got {power}")
-    loss = relu(margin - y * input)
-    if power == 2:
-        loss = loss * loss
-    return reduce(loss, reduction, op)
-
-
-def _target_logit(op, input, target):
-    if input.ndim != 2:
-        raise ValueError(f"{op}: scores must be (N, C), got shape {tuple(input.shape)}")
-    y = _class_targets(op, input, target)
-    xp = xp_of(input)
-    onehot = xp.zeros(input.shape, dtype=bool)
-    onehot[xp.arange(y.shape[0]), y] = True
-    return y, onehot, take_along_axis(input, Tensor._wrap(y[:, None]), 1)
-
-
-def crammer_singer_hinge_loss(input, target, margin=1.0, reduction="mean"):
-    """Crammer–Singer multi-class hinge: ℓ = max(0, margin + max_{j≠y} z_j − z_y).
-    Subgradient where active: +1 on the best wrong class j*, −1 on y (0 elsewhere)."""
-    op = "crammer_singer_hinge_loss"
-    check_reduction(op, reduction)
-    y, onehot, zy = _target_logit(op, input, target)
-    rival = reduce_max(masked_fill(input, Tensor._wrap(onehot), -math.inf), axis=1)
-    return reduce(relu(margin + rival - zy.reshape(y.shape)), reduction, op)
-
-
-def weston_watkins_hinge_loss(input, target, margin=1.0, p=1, weight=None,
-                              divide_by_classes=False, reduction="mean"):
-    """Weston–Watkins multi-class hinge: ℓ = Σ_{j≠y} w_y·max(0, margin + z_j − z_y)^p
-    (p ∈ {1, 2}, optional class weights w). PyTorch's ``multi_margin_loss`` is this divided
-    by C (``divide_by_classes=True``). Subgradient (p = 1): +w_y on every active j, and
-    −w_y·(number of active j) on y."""
-    op = "weston_watkins_hinge_loss"
-    check_reduction(op, reduction)
-    if p not in (1, 2):
-        raise ValueError(f"{op}: p must be 1 or 2, got {p}")
-    y, onehot, zy = _target_logit(op, input, target)
-    terms = relu(margin + input - zy)
-    if p == 2:
-        terms = terms * terms
-    terms = masked_fill(terms, Tensor._wrap(onehot), 0.0)
-    if weight is not None:
-        w = const(weight, input).data.astype(input.dtype)
-        terms = terms * const(w[y][:, None], input)
-    loss = terms.sum(axis=1)
-    if divide_by_classes:
-        loss = loss / input.shape[1]
-    return reduce(loss, reduction, op)
 
 
 # ------------------------------------------------------------------ calibration
@@ -634,70 +409,6 @@ def entropy_loss(input, activation="softmax", reduction="mean"):
     return reduce(h, reduction, op)
 
 
-# ------------------------------------------------------------------ asymmetric loss
-class Asymmetric(Function):
-    """Asymmetric loss (Ridnik et al. 2021), official code, for binary multi-label targets y:
-        p = σ(z);  positives: L₊ = (1 − p)^γ₊·log max(p, eps);
-        negatives: p_m = max(p − clip, 0) (probability shifting), L₋ = p_m^γ₋·log max(1 − p_m, eps);
-        ℓ = −(y·L₊ + (1 − y)·L₋).
-    With w the focusing weight and L the log term, ∂ℓ/∂z = −(w·∂L/∂z + L·∂w/∂z):
-        positives: ∂L/∂z = (1 − p)·1[p > eps],  ∂w/∂z = −γ₊(1 − p)^γ₊·p;
-        negatives: ∂p_m/∂z = p(1 − p)·1[p > clip],  ∂L/∂z = −∂p_m/∂z/(1 − p_m),
-                   ∂w/∂z = γ₋·p_m^(γ₋−1)·∂p_m/∂z   (easy negatives p ≤ clip: no gradient).
-    ``detach_focal=True`` is the official ``disable_torch_grad_focal_loss``: the weights are
-    constants, so ∂ℓ/∂z = −w·∂L/∂z — a documented rule, not the derivative of ℓ."""
-    @staticmethod
-    def forward(ctx, z, y, gamma_neg, gamma_pos, clip, eps, detach_focal, reduction):
-        xp = ctx.xp
-        y = y.astype(z.dtype, copy=False)
-        p = sigmoid_array(xp, z)
-        pm = xp.maximum(p - clip, 0) if clip > 0 else p
-        log_pos = xp.log(xp.maximum(p, eps))
-        log_neg = xp.log(xp.maximum(1 - pm, eps))
-        w_pos = (1 - p) ** gamma_pos
-        w_neg = pm ** gamma_neg
-        loss = -(y * w_pos * log_pos + (1 - y) * w_neg * log_neg)
-        ctx.save_for_backward(p, pm, y, log_pos, log_neg, w_pos, w_neg)
-        ctx.args = gamma_neg, gamma_pos, clip, eps, detach_focal
-        ctx.reduction, ctx.shape = reduction, loss.shape
-        return reduce_array(xp, loss, reduction)
-
-    @staticmethod
-    def backward(ctx, gy):
-        xp = ctx.xp
-        p, pm, y, log_pos, log_neg, w_pos, w_neg = ctx.saved_tensors
-        gamma_neg, gamma_pos, clip, eps, detach_focal = ctx.args
-        g = reduction_grad(xp, gy, ctx.shape, ctx.reduction)
-        dlog_pos = (1 - p) * (p > eps)
-        dpm = p * (1 - p) * (p > clip) if clip > 0 else p * (1 - p)
-        dlog_neg = -dpm / (1 - pm) * ((1 - pm) > eps)
-        d_pos = w_pos * dlog_pos
-        d_neg = w_neg * dlog_neg
-        if not detach_focal:
-            d_pos = d_pos - gamma_pos * w_pos * p * log_pos
-            if gamma_neg != 0:
-                safe = xp.where(pm > 0, pm, 1)
-                d_neg = d_neg + log_neg * xp.where(pm > 0, gamma_neg * safe ** (gamma_neg - 1), 0) * dpm
-        return -g * (y * d_pos + (1 - y) * d_neg), None
-
-
-def asymmetric_loss(input, target, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=1e-8,
-                    detach_focal=False, reduction="sum"):
-    """Asymmetric Loss for multi-label classification ("Asymmetric Loss For Multi-Label
-    Classification"): asymmetric focusing (γ₋ = 4, γ₊ = 0) plus probability shifting of
-    negatives by ``clip`` = 0.05, on binary targets of the logits' shape. The official code
-    returns the sum (the default here). ``detach_focal=True`` reproduces the official
-    ``disable_torch_grad_focal_loss`` (focusing weights without gradient). See ``Asymmetric``."""
-    op = "asymmetric_loss"
-    check_reduction(op, reduction)
-    y = const(target, input)
-    if tuple(y.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target of shape {tuple(y.shape)} must have the input's shape "
-                         f"{tuple(input.shape)}")
-    return Asymmetric.apply(input, y, float(gamma_neg), float(gamma_pos), float(clip or 0.0),
-                            float(eps), bool(detach_focal), reduction)
-
-
 # ------------------------------------------------------------------ Modules
 class CrossEntropyLoss(LossModule):
     """``nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)``."""
@@ -758,29 +469,6 @@ class LabelSmoothingCrossEntropy(LossModule):
         return label_smoothing_ce(input, target, self.current_smoothing, self.reduction)
 
 
-class SigmoidFocalLoss(LossModule):
-    """Sigmoid focal loss Module (α = 0.25, γ = 2; reduction 'mean' here, 'none' in the functional)."""
-
-    def __init__(self, alpha=0.25, gamma=2.0, reduction="mean"):
-        super().__init__(reduction)
-        self.alpha, self.gamma = alpha, gamma
-
-    def forward(self, inputs, targets):
-        return sigmoid_focal_loss(inputs, targets, self.alpha, self.gamma, self.reduction)
-
-
-class SoftmaxFocalLoss(LossModule):
-    """Softmax focal loss Module (γ = 2, optional per-class α)."""
-
-    def __init__(self, gamma=2.0, alpha=None, reduction="mean"):
-        super().__init__(reduction)
-        self.gamma = gamma
-        self.register_buffer("alpha", alpha)
-
-    def forward(self, input, target):
-        return softmax_focal_loss(input, target, self.gamma, self.alpha, self.reduction)
-
-
 class KLDivLoss(LossModule):
     """``nn.KLDivLoss(reduction='mean', log_target=False)`` (input = log-probabilities)."""
 
@@ -790,41 +478,6 @@ class KLDivLoss(LossModule):
 
     def forward(self, input, target):
         return kl_div_loss(input, target, self.reduction, self.log_target)
-
-
-class HingeLoss(LossModule):
-    """Binary (squared, ``power=2``) hinge loss for labels ±1."""
-
-    def __init__(self, margin=1.0, power=1, reduction="mean"):
-        super().__init__(reduction)
-        self.margin, self.power = margin, power
-
-    def forward(self, input, target):
-        return hinge_loss(input, target, self.margin, self.power, self.reduction)
-
-
-class CrammerSingerHingeLoss(LossModule):
-    """Crammer–Singer multi-class hinge."""
-
-    def __init__(self, margin=1.0, reduction="mean"):
-        super().__init__(reduction)
-        self.margin = margin
-
-    def forward(self, input, target):
-        return crammer_singer_hinge_loss(input, target, self.margin, self.reduction)
-
-
-class WestonWatkinsHingeLoss(LossModule):
-    """Weston–Watkins multi-class hinge (``divide_by_classes=True`` is ``nn.MultiMarginLoss``)."""
-
-    def __init__(self, margin=1.0, p=1, weight=None, divide_by_classes=False, reduction="mean"):
-        super().__init__(reduction)
-        self.margin, self.p, self.divide_by_classes = margin, p, divide_by_classes
-        self.register_buffer("weight", weight)
-
-    def forward(self, input, target):
-        return weston_watkins_hinge_loss(input, target, self.margin, self.p, self.weight,
-                                         self.divide_by_classes, self.reduction)
 
 
 class TemperatureScaling(LossModule):
@@ -903,39 +556,8 @@ class EntropyLoss(LossModule):
         return entropy_loss(input, self.activation, self.reduction)
 
 
-class AsymmetricLoss(LossModule):
-    """ASL Module (γ₋ = 4, γ₊ = 0, clip 0.05, eps 1e-8, sum reduction as the official code)."""
-
-    def __init__(self, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=1e-8, detach_focal=False,
-                 reduction="sum"):
-        super().__init__(reduction)
-        self.gamma_neg, self.gamma_pos, self.clip, self.eps = gamma_neg, gamma_pos, clip, eps
-        self.detach_focal = detach_focal
-
-    def forward(self, input, target):
-        return asymmetric_loss(input, target, self.gamma_neg, self.gamma_pos, self.clip,
-                               self.eps, self.detach_focal, self.reduction)
-
-
 # ------------------------------------------------------------------ registry
-def _asl_rule(arrays, kwargs, gy):
-    """The documented ASL rule with constant focusing weights (NumPy, 'sum' or 'mean')."""
-    import numpy as np
-    z, y = arrays[0], arrays[1].astype(float)
-    clip, eps = kwargs.get("clip", 0.05), kwargs.get("eps", 1e-8)
-    gn, gp = kwargs.get("gamma_neg", 4.0), kwargs.get("gamma_pos", 0.0)
-    p = 1 / (1 + np.exp(-z))
-    pm = np.maximum(p - clip, 0)
-    d_pos = (1 - p) ** gp * (1 - p) * (p > eps)
-    d_neg = -(pm ** gn) * p * (1 - p) * (p > clip) / (1 - pm)
-    g = np.broadcast_to(gy, z.shape)
-    if kwargs.get("reduction", "sum") == "mean":
-        g = g / z.size
-    return [-g * (y * d_pos + (1 - y) * d_neg)]
-
-
 def _register_all():
-    import numpy as np
     n = lambda r, *s: r.standard_normal(s)  # noqa: E731
     ce_papers = ["Self-Knowledge Distillation with Progressive Refinement of Targets",
                  "Cross-Entropy Loss Functions: Theoretical Analysis and Applications",
@@ -982,19 +604,6 @@ def _register_all():
                      "Oscillation-free Quantization for Low-bit Vision Transformers"],
              inputs=lambda r: [Case(n(r, 5, 4), r.integers(0, 4, 5)),
                                Case(n(r, 4, 3), r.integers(0, 3, 4), smoothing=0.3, reduction="none")])
-    register(sigmoid_focal_loss, kind="loss", catalog_id="L004", module=SigmoidFocalLoss,
-             papers=["Focal Loss for Dense Object Detection", "Loss Functions and Metrics in Deep Learning"],
-             inputs=lambda r: [Case(2 * n(r, 4, 3), r.integers(0, 2, (4, 3))),
-                               Case(2 * n(r, 6), r.integers(0, 2, 6), alpha=-1, gamma=0.5, reduction="sum"),
-                               Case(n(r, 3, 3), r.random((3, 3)), wrt=(0,), reduction="mean")])
-    register(softmax_focal_loss, kind="loss", catalog_id="L005", module=SoftmaxFocalLoss,
-             papers=["Focal Loss for Dense Object Detection",
-                     "Escaping Saddle Points for Effective Generalization on Class-Imbalanced Data",
-                     "Loss Functions and Metrics in Deep Learning"],
-             inputs=lambda r: [Case(n(r, 5, 4), r.integers(0, 4, 5)),
-                               Case(n(r, 4, 3), r.integers(0, 3, 4), gamma=0.5,
-                                    alpha=r.random(3) + 0.5, reduction="none"),
-                               Case(n(r, 2, 3, 2), r.integers(0, 3, (2, 2)), gamma=0.0, reduction="sum")])
 
     def kl_cases(r):
         t = soft(r, 4, 3)
@@ -1009,46 +618,6 @@ def _register_all():
              papers=["Self-Knowledge Distillation with Progressive Refinement of Targets",
                      "Loss Functions and Metrics in Deep Learning"], inputs=kl_cases)
 
-    def away(r, shape, kink=1.0):
-        """Scores f with y·f kept 0.2 away from the hinge's kink."""
-        y = r.choice([-1, 1], shape)
-        m = r.uniform(0.2, 0.8, shape) * r.choice([-1, 1], shape) + kink
-        return m * y, y
-    hinge_papers = ["Loss Functions and Metrics in Deep Learning",
-                    "Label Distributionally Robust Losses for Multi-class Classification: "
-                    "Consistency, Robustness and Adaptivity"]
-
-    def hinge_cases(r):
-        f1, y1 = away(r, (6,))
-        f2, y2 = away(r, (3, 2))
-        return [Case(f1, y1), Case(f2, y2, power=2, reduction="none")]
-
-    register(hinge_loss, kind="loss", catalog_id="L007", module=HingeLoss, papers=hinge_papers,
-             inputs=hinge_cases)
-
-    def multiclass(r, n_rows, n_classes):
-        """Scores whose pairwise hinge terms 1 + z_j − z_y all stay 0.1 away from 0."""
-        while True:
-            z = r.standard_normal((n_rows, n_classes)) * 1.5
-            y = r.integers(0, n_classes, n_rows)
-            d = 1 + z - z[range(n_rows), y][:, None]
-            d[range(n_rows), y] = 5
-            s = z.copy()
-            s[range(n_rows), y] = -9
-            top = s.max(axis=1)
-            gap = (s >= top[:, None] - 0.1).sum(axis=1) == 1
-            if (abs(d) > 0.1).all() and gap.all():
-                return z, y
-
-    register(crammer_singer_hinge_loss, kind="loss", catalog_id="L008",
-             module=CrammerSingerHingeLoss, papers=hinge_papers,
-             inputs=lambda r: [Case(*multiclass(r, 6, 4)),
-                               Case(*multiclass(r, 4, 3), margin=1.0, reduction="none")])
-    register(weston_watkins_hinge_loss, kind="loss", catalog_id="L009",
-             module=WestonWatkinsHingeLoss, papers=hinge_papers,
-             inputs=lambda r: [Case(*multiclass(r, 6, 4)),
-                               Case(*multiclass(r, 4, 3), p=2, weight=r.random(3) + 0.5,
-                                    divide_by_classes=True, reduction="none")])
     register(temperature_scaling, kind="loss", catalog_id="L010", module=TemperatureScaling,
              papers=["On Calibration of Modern Neural Networks"],
              inputs=lambda r: [Case(3 * n(r, 6, 4), r.integers(0, 4, 6), r.uniform(0.5, 2.0, ())),
@@ -1068,19 +637,6 @@ def _register_all():
                      "Continual Test-Time Domain Adaptation"],
              inputs=lambda r: [Case(n(r, 4, 5)), Case(n(r, 3, 4), activation="sigmoid", reduction="none"),
                                Case(n(r, 2, 3, 2), reduction="sum")])
-
-    def asl_cases(r):
-        z = 2 * n(r, 4, 5)
-        p = 1 / (1 + np.exp(-z))
-        z[np.abs(p - 0.05) < 0.01] += 0.5          # away from the clip at p = 0.05
-        y = r.integers(0, 2, (4, 5))
-        return [Case(z, y), Case(z, y, gamma_pos=1.0, gamma_neg=2.0, clip=0.1, reduction="mean"),
-                Case(z, y, detach_focal=True, custom=True),
-                Case(z, y, detach_focal=True, reduction="mean", custom=True)]
-
-    register(asymmetric_loss, kind="loss", catalog_id="L013", module=AsymmetricLoss,
-             check="fd+custom", backward_rule=_asl_rule,
-             papers=["Asymmetric Loss For Multi-Label Classification"], inputs=asl_cases)
 
 
 _register_all()
