@@ -29,23 +29,9 @@ MODELS = {"mnist1d_cnn": dict(batch=100, input=(1, 40), classes=10),
 
 
 # ------------------------------------------------------------------ the models
-def minigrad_model(name):
-    from minigrad import nn
-    if name == "mnist1d_cnn":
-        return nn.Sequential(nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.ReLU(),
-                             nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
-                             nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
-                             nn.Flatten(), nn.Linear(125, 10))
-    if name == "mlp":
-        return nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(),
-                             nn.Linear(512, 10))
-    return nn.Sequential(nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-                         nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-                         nn.MaxPool2d(2), nn.Flatten(), nn.Linear(32 * 16 * 16, 10))
-
-
-def torch_model(name):
-    from torch import nn
+def build_model(nn, name):
+    """The benchmark model ``name`` built with ``nn`` (``minigrad.nn`` or ``torch.nn``:
+    minigrad's layers take PyTorch's names and arguments, so one definition serves both)."""
     if name == "mnist1d_cnn":
         return nn.Sequential(nn.Conv1d(1, 25, 5, stride=2, padding=1), nn.ReLU(),
                              nn.Conv1d(25, 25, 3, stride=2, padding=1), nn.ReLU(),
@@ -62,7 +48,7 @@ def torch_model(name):
 # ------------------------------------------------------------------ one step each
 def make_minigrad_step(name, x_np, y_np):
     import minigrad as mg
-    model = minigrad_model(name)
+    model = build_model(mg.nn, name)
     opt = mg.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = mg.tensor(x_np), mg.tensor(y_np)
 
@@ -82,7 +68,7 @@ def make_minigrad_step(name, x_np, y_np):
 
 def make_torch_step(name, x_np, y_np, device):
     import torch
-    model = torch_model(name).to(device)
+    model = build_model(torch.nn, name).to(device)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     x, y = torch.from_numpy(x_np).to(device), torch.from_numpy(y_np).to(device)
     loss_fn = torch.nn.functional.cross_entropy

@@ -1,4 +1,6 @@
-"""Small pieces the example scripts share: accuracy, the training loop, and a timer."""
+"""Small pieces the example scripts share: accuracy, the training loop, a timer, and the
+table and plot of the comparison scripts."""
+import os
 import time
 
 import numpy as np
@@ -59,3 +61,32 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+def report(results, title, label, out_dir, filename, extra=None):
+    """Print a table (final loss = mean of the last 50 steps, test accuracy, time) of
+    ``results`` ({name: dict(losses, acc, seconds)}) and save the loss curves as a PNG.
+    ``extra`` maps a name to one more column of text (the settings used, say)."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    print(title)
+    width = max(len(label), *(len(n) for n in results))
+    extra_width = max((len(v) for v in (extra or {}).values()), default=0)
+    print(f"{label:{width}} {'':{extra_width}} {'final loss':>10} {'test acc':>9} {'time (s)':>9}")
+    for name, r in results.items():
+        final = np.mean(r["losses"][-min(50, len(r["losses"])):])
+        print(f"{name:{width}} {(extra or {}).get(name, ''):{extra_width}} {final:10.4f} "
+              f"{100 * r['acc']:8.1f}% {r['seconds']:9.1f}")
+
+    os.makedirs(out_dir, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, r in results.items():
+        k = max(1, min(25, len(r["losses"]) // 10))
+        ax.plot(np.convolve(r["losses"], np.ones(k) / k, mode="valid"), label=name)
+    ax.set(xlabel="step", ylabel="training loss (moving average)", yscale="log", title=title)
+    ax.legend(ncol=2)
+    path = os.path.join(out_dir, filename)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    print(f"plot saved to {path}")

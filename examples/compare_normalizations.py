@@ -10,17 +10,12 @@ normalization is compared as soon as it is registered and given a recipe below.
 import argparse
 import os
 
-import matplotlib
-import numpy as np
 
 import minigrad as mg
 from minigrad import nn, registry
 from minigrad.layers import normalization as norms
 
-from common import Timer, accuracy, train
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from common import Timer, accuracy, report, train
 
 
 class ChannelsLast(nn.Module):
@@ -111,24 +106,9 @@ def main(argv=None):
             losses = train(model, optimizer, x, y, steps, batch_size=64, seed=args.seed, desc=name)
         results[name] = dict(losses=losses, acc=accuracy(model, x_test, y_test), seconds=t.seconds)
 
-    print(f"digits CNN, {steps} Adam steps, batch 64, seed {args.seed}, backend {mg.current_backend().name}")
-    print(f"{'normalization':15} {'final loss':>10} {'test acc':>9} {'time (s)':>9}")
-    for name, r in results.items():
-        final = np.mean(r["losses"][-min(50, len(r["losses"])):])
-        print(f"{name:15} {final:10.4f} {100 * r['acc']:8.1f}% {r['seconds']:9.1f}")
-
-    os.makedirs(args.out, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name, r in results.items():
-        k = max(1, min(25, len(r["losses"]) // 10))
-        ax.plot(np.convolve(r["losses"], np.ones(k) / k, mode="valid"), label=name)
-    ax.set(xlabel="step", ylabel="training loss (moving average)", yscale="log",
-           title="digits CNN: normalizations compared")
-    ax.legend()
-    path = os.path.join(args.out, "compare_normalizations.png")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"plot saved to {path}")
-
+    report(results, f"digits CNN, {steps} Adam steps, batch 64, seed {args.seed}, "
+                    f"backend {mg.current_backend().name}", "normalization", args.out,
+           "compare_normalizations.png")
 
 if __name__ == "__main__":
     main()

@@ -12,17 +12,12 @@ import argparse
 import inspect
 import os
 
-import matplotlib
-import numpy as np
 
 import minigrad as mg
 from minigrad import nn, registry
 from minigrad.optim import Optimizer
 
-from common import Timer, accuracy, train
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from common import Timer, accuracy, report, train
 
 # Learning rates in each method's usual range for a small MLP (other options: defaults).
 SETTINGS = {"sgd": dict(lr=0.1, momentum=0.9), "sgd_nesterov": dict(lr=0.1), "adam": dict(lr=1e-3),
@@ -65,26 +60,10 @@ def main(argv=None):
                            desc=entry.name)
         results[entry.name] = dict(losses=losses, acc=accuracy(model, x_test, y_test), seconds=t.seconds)
 
-    print(f"digits MLP 64-128-128-10, {steps} steps, batch 64, seed {args.seed}, "
-          f"backend {mg.current_backend().name}")
-    print(f"{'optimizer':13} {'settings':28} {'final loss':>10} {'test acc':>9} {'time (s)':>9}")
-    for name, r in results.items():
-        final = np.mean(r["losses"][-min(50, len(r["losses"])):])
-        settings = ", ".join(f"{k}={v}" for k, v in SETTINGS[name].items())
-        print(f"{name:13} {settings:28} {final:10.4f} {100 * r['acc']:8.1f}% {r['seconds']:9.1f}")
-
-    os.makedirs(args.out, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name, r in results.items():
-        k = max(1, min(25, len(r["losses"]) // 10))
-        ax.plot(np.convolve(r["losses"], np.ones(k) / k, mode="valid"), label=name)
-    ax.set(xlabel="step", ylabel="training loss (moving average)", yscale="log",
-           title="digits MLP: optimizers compared")
-    ax.legend(ncol=2)
-    path = os.path.join(args.out, "compare_optimizers.png")
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"plot saved to {path}")
-
+    settings = {name: ", ".join(f"{k}={v}" for k, v in SETTINGS[name].items()) for name in results}
+    report(results, f"digits MLP 64-128-128-10, {steps} steps, batch 64, seed {args.seed}, "
+                    f"backend {mg.current_backend().name}", "optimizer", args.out,
+           "compare_optimizers.png", extra=settings)
 
 if __name__ == "__main__":
     main()
