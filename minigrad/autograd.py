@@ -152,15 +152,14 @@ class Function:
     """Base class of every differentiable op. Subclasses define static
     ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``."""
 
-    differentiable = True
-
     @staticmethod
     def forward(ctx, *args, **kwargs):
-        raise NotImplementedError
+        raise NotImplementedError("a Function subclass defines forward(ctx, *arrays)")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
-        raise NotImplementedError
+        raise NotImplementedError("a Function subclass defines backward(ctx, *grad_outputs), "
+                                  "returning one gradient (or None) per input")
 
     @classmethod
     def apply(cls, *args, **kwargs):
@@ -182,7 +181,7 @@ class Function:
                 arrays.append(a)
         if first is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor argument")
-        record = _GradMode.enabled and cls.differentiable and any(
+        record = _GradMode.enabled and any(
             t is not None and t.requires_grad for t in tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
         ctx = Context(backend, needs)
@@ -204,8 +203,7 @@ class Function:
                     out.requires_grad = True
                     out._node = node
                     out._out_index = i
-        if not record or not ctx._saved_versions:
-            ctx._inputs = None
+        ctx._inputs = None  # only save_for_backward needs them; _saved_versions keeps the watched
         return tuple(outputs) if multi else outputs[0]
 
 
