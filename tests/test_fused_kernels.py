@@ -125,6 +125,25 @@ def test_activation_kernels(backend, dtype, name, shape, rng):
     _close(getattr(fast, name + "_backward")(gy, x), getattr(ref, name + "_backward")(gy, x), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(5,), (3, 4, 5), (2, 3, 16, 16)])
+def test_relu_backward_kernel(backend, dtype, shape, rng):
+    """gy·1[y > 0], bit for bit: a product, so NaN/±inf in gy give NaN where y ≤ 0 and a
+    negative gy gives −0; also for non-contiguous and broadcast gradients."""
+    fast, ref, b = _setup(backend, "activation")
+    y = np.maximum(rng.standard_normal(shape), 0).astype(dtype)
+    y.flat[:3] = 0.0
+    gy = rng.standard_normal(shape).astype(dtype)
+    gy.flat[:5] = [np.nan, np.inf, -2.0, -np.inf, np.nan][:gy.size]
+    gy, y = b.asarray(gy), b.asarray(y)
+    for g, yy in [(gy, y), (gy[..., ::-1], y[..., ::-1]), (gy[..., :1], y)]:
+        with np.errstate(invalid="ignore"):
+            got, want = _host(fast.relu_backward(g, yy)), _host(ref.relu_backward(g, yy))
+        assert got.dtype == want.dtype == np.dtype(dtype) and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))
+
+
 @pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish"])
 def test_activation_kernels_are_finite_in_the_tails(backend, name):
     fast, ref, b = _setup(backend, "activation")

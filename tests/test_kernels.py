@@ -85,6 +85,55 @@ def test_col2im_reaches_past_the_input_like_a_transposed_conv(backend, rng):
            ref.col2im(c, shape, (2, 2), pads, (1, 1)), "float64")
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", GEOMETRIES, ids=_gid)
+def test_im2col_and_col2im_write_into_out(backend, geometry, dtype, rng):
+    """With ``out`` (the convolution's reused block buffer) every entry is overwritten:
+    a buffer full of garbage gives the same result as a fresh one."""
+    fast, ref, b = _kernels(backend, "conv")
+    shape, k, s, p, d = geometry
+    x = b.asarray(rng.standard_normal(shape).astype(dtype))
+    expected = ref.im2col(x, k, s, p, d)
+    for kernels in (fast, ref):
+        out = b.asarray(np.full(expected.shape, np.nan, dtype))
+        assert kernels.im2col(x, k, s, p, d, out=out) is out
+        _close(out, expected, dtype, exact=True)
+    g = b.asarray(rng.standard_normal(expected.shape).astype(dtype))
+    expected = ref.col2im(g, shape, s, p, d)
+    for kernels in (fast, ref):
+        out = b.asarray(np.full(shape, np.nan, dtype))
+        assert kernels.col2im(g, shape, s, p, d, out=out) is out
+        _close(out, expected, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", ["3x3-same", "strided-dilated-groups", "conv1d"])
+def test_convolution_in_blocks_equals_one_block(backend, case, dtype, rng, monkeypatch):
+    """The convolution unfolds ``BATCH_BLOCK_BYTES`` of columns at a time (uneven last
+    block included) and recomputes them in the backward: the same outputs and gradients
+    as unfolding the whole batch at once."""
+    import minigrad as mg
+    import minigrad.functional as F
+    fast, _, b = _kernels(backend, "conv")
+    shapes = {"3x3-same": ((7, 4, 6, 5), (6, 4, 3, 3), dict(padding=1)),
+              "strided-dilated-groups": ((5, 4, 9, 8), (6, 2, 3, 2),
+                                         dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2),
+                                              groups=2)),
+              "conv1d": ((9, 3, 11), (4, 3, 3), dict(stride=2, padding=1))}
+    x_shape, w_shape, kwargs = shapes[case]
+    conv = F.conv2d if len(x_shape) == 4 else F.conv1d
+    arrays = [rng.standard_normal(s).astype(dtype) for s in (x_shape, w_shape, w_shape[:1])]
+    results = []
+    for limit in (None, 1):                     # one block; one sample per block
+        monkeypatch.setattr(fast, "BATCH_BLOCK_BYTES", limit)
+        x, w, bias = (mg.tensor(a, requires_grad=True) for a in arrays)
+        y = conv(x, w, bias, **kwargs)
+        (y * mg.tensor(np.linspace(-1, 1, y.size).reshape(y.shape).astype(dtype))).sum().backward()
+        results.append([_host(t.data) for t in (y, x.grad, w.grad, bias.grad)])
+    for got, expected in zip(*results):
+        _close(got, expected, dtype)
+
+
 def test_im2col_accepts_non_contiguous_input(backend, rng):
     fast, ref, b = _kernels(backend, "conv")
     x = b.asarray(rng.standard_normal((3, 5, 6, 4))).transpose(1, 0, 3, 2)[:, :, ::2]
@@ -129,6 +178,48 @@ def test_max_pool_nan_and_empty_windows(backend):
     assert np.all(y[0, 0, :, 2] == -np.inf) and np.all(idx[0, 0, :, 2] == -1)
     gx = _host(fast.max_pool2d_backward(b.asarray(np.ones(y.shape)), b.asarray(idx), x.shape))
     assert gx.sum() == 4 and gx[0, 0, 1, 1] == 1
+
+
+# kernel = stride, no padding, no dilation: the windows tile x (the Numba fast path)
+TILE_GEOMETRIES = [
+    ((2, 3, 8, 8), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),
+    ((2, 2, 7, 9), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),   # odd sizes: last row/col unread
+    ((1, 2, 9, 10), (3, 3), (3, 3), ((0, 0), (0, 0)), (1, 1)),
+    ((2, 2, 6, 9), (2, 3), (2, 3), ((0, 0), (0, 0)), (1, 1)),
+    ((2, 3, 1, 11), (1, 3), (1, 3), ((0, 0), (0, 0)), (1, 1)),   # max_pool1d
+    ((1, 2, 5, 5), (1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1)),
+]
+
+
+@pytest.mark.parametrize("ties", [False, True], ids=["distinct", "ties"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("geometry", TILE_GEOMETRIES, ids=_gid)
+def test_max_pool_tiles_match_reference(backend, geometry, dtype, ties, rng):
+    test_max_pool_matches_reference(backend, geometry, dtype, ties, rng)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kernel", [(2, 2), (3, 2)])
+def test_max_pool_tiles_nan_and_infinite_windows(backend, kernel, dtype):
+    """The fast path keeps the reference's rules: the last NaN of a window wins, a window
+    of −∞ only gives −∞ and index −1 (no gradient), ties go to the first maximum."""
+    fast, ref, b = _kernels(backend, "pool")
+    kh, kw = kernel
+    x = np.zeros((1, 2, 2 * kh, 2 * kw), dtype)
+    x[0, 0, :kh, :kw] = [[1.0] + [np.nan] * (kw - 1)] + [[np.nan] + [0.0] * (kw - 1)] * (kh - 1)
+    x[0, 0, :kh, kw:] = -np.inf
+    x[0, 0, kh:, :kw] = -np.inf
+    x[0, 0, kh, 1] = np.inf
+    x[0, 1] = 5.0                                       # every window a tie
+    args = (kernel, kernel, ((0, 0), (0, 0)), (1, 1))
+    y, idx = (_host(a) for a in fast.max_pool2d(b.asarray(x), *args))
+    y_ref, idx_ref = (_host(a) for a in ref.max_pool2d(b.asarray(x), *args))
+    np.testing.assert_array_equal(y, y_ref)
+    np.testing.assert_array_equal(idx, idx_ref)
+    assert np.isnan(y[0, 0, 0, 0]) and idx[0, 0, 0, 0] == (kh - 1) * x.shape[3]
+    assert y[0, 0, 0, 1] == -np.inf and idx[0, 0, 0, 1] == -1
+    assert y[0, 0, 1, 0] == np.inf and idx[0, 0, 1, 0] == kh * x.shape[3] + 1
+    assert np.all(idx[0, 1] == [[0, kw], [kh * x.shape[3], kh * x.shape[3] + kw]])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -29,53 +29,130 @@ class Convolution(Function):
     (col2im adds every column entry back where im2col copied it from: each input
     element receives the gradient of every window that read it). Inputs of rank 3
     (N, C, L) run as (N, C, 1, L).
+
+    The columns are K·L values per sample (9× x for a 3×3 kernel). Where they are
+    larger than the backend's ``BATCH_BLOCK_BYTES`` (conv kernels; None on the GPU: no
+    limit) they are made a block of samples at a time into one buffer that stays in the
+    CPU's cache through the matmuls, and the backward unfolds x again rather than keep
+    them all: writing them to memory and reading them back costs more than a second
+    im2col. Columns that fit in one block are kept for the backward, as before.
     """
     @staticmethod
     def forward(ctx, x, weight, bias, stride, padding, dilation, groups):
-        xp, kernels = ctx.xp, ctx.backend.kernels("conv")
+        xp = ctx.xp
         x4, w4 = _image(x), _image(weight)
         n, c, h, w = x4.shape
         o, cg, kh, kw = w4.shape
         pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == ((0, 0), (0, 0))
-        if pointwise:                       # a 1×1 convolution needs no unfolding
-            cols = xp.ascontiguousarray(x4).reshape(n, groups, cg, h * w)
-            oh, ow = h, w
-        else:
-            cols = kernels.im2col(x4, (kh, kw), stride, padding, dilation)
-            oh, ow = cols.shape[4:]
-            cols = cols.reshape(n, groups, cg * kh * kw, oh * ow)
-        y = xp.matmul(w4.reshape(groups, o // groups, -1), cols).reshape(n, o, oh, ow)
-        if bias is not None:
-            y += bias.reshape(o, 1, 1)
-        ctx.geometry = (x4.shape, x.shape, pointwise, stride, padding, dilation, groups)
+        wg = w4.reshape(groups, o // groups, -1)
         needs = ctx.needs_input_grad           # empty when nothing is recorded
-        ctx.save_for_backward(cols if needs and needs[1] else None, weight)
-        return y if x.ndim == 4 else y.reshape(n, o, ow)
+        saved = x if needs and needs[1] else None
+        if pointwise:                       # a 1×1 convolution needs no unfolding
+            y = xp.matmul(wg, xp.ascontiguousarray(x4).reshape(n, groups, cg, h * w))
+            y = y.reshape(n, o, h, w)
+            if bias is not None:
+                y += bias.reshape(o, 1, 1)
+        else:
+            ctx.unfold = unfold = _Unfold(ctx, x4.shape, x.itemsize, (kh, kw), stride, padding,
+                                          dilation, groups)
+            y = xp.empty((n, groups, o // groups, unfold.length), dtype=xp.result_type(x, weight))
+            for start, stop in unfold.blocks:
+                cols = unfold.im2col(x4, start, stop)
+                block = xp.matmul(wg, cols, out=y[start:stop])
+                if bias is not None:            # while the block is in cache
+                    block += bias.reshape(groups, o // groups, 1)
+            if saved is not None and len(unfold.blocks) == 1:
+                saved = cols                    # (N, G, K, L): no second im2col
+            unfold.release()
+            y = y.reshape((n, o) + unfold.out_hw)
+        ctx.cols_saved = saved is not None and saved is not x
+        ctx.geometry = (x4.shape, x.shape, pointwise, groups)
+        ctx.save_for_backward(saved, weight)
+        return y if x.ndim == 4 else y.reshape(n, o, -1)
 
     @staticmethod
     def backward(ctx, gy):
         xp = ctx.xp
-        cols, weight = ctx.saved_tensors
-        x4_shape, x_shape, pointwise, stride, padding, dilation, groups = ctx.geometry
+        saved, weight = ctx.saved_tensors
+        x4_shape, x_shape, pointwise, groups = ctx.geometry
         w4 = _image(weight)
         n, c, h, w = x4_shape
         o, cg, kh, kw = w4.shape
         gy = xp.ascontiguousarray(gy).reshape(n, groups, o // groups, -1)
-        gx = gw = gb = None
-        if ctx.needs_input_grad[0]:
-            gcols = xp.matmul(w4.reshape(groups, o // groups, -1).transpose(0, 2, 1), gy)
-            if pointwise:
-                gx = gcols.reshape(x_shape)
-            else:
-                oh_ow = _out_hw(x4_shape, (kh, kw), stride, padding, dilation)
-                gcols = gcols.reshape((n, c, kh, kw) + oh_ow)
-                gx = ctx.backend.kernels("conv").col2im(gcols, x4_shape, stride, padding,
-                                                        dilation).reshape(x_shape)
-        if ctx.needs_input_grad[1]:
-            gw = xp.matmul(gy, cols.transpose(0, 1, 3, 2)).sum(axis=0).reshape(weight.shape)
-        if ctx.needs_input_grad[2]:
-            gb = gy.sum(axis=(0, 3)).reshape(o)
+        wt = w4.reshape(groups, o // groups, -1).transpose(0, 2, 1)     # (G, K, O/G)
+        needs = ctx.needs_input_grad
+        gx = gwt = None
+        if pointwise:
+            if needs[0]:
+                gx = xp.matmul(wt, gy).reshape(x_shape)
+            if needs[1]:
+                cols = xp.ascontiguousarray(_image(saved)).reshape(n, groups, cg, h * w)
+                gwt = xp.matmul(cols, gy.transpose(0, 1, 3, 2)).sum(axis=0)
+        else:
+            unfold = ctx.unfold
+            gx4 = xp.empty(x4_shape, dtype=xp.result_type(gy, weight)) if needs[0] else None
+            for start, stop in unfold.blocks:
+                g = gy[start:stop]
+                if needs[1]:            # dWᵀ = Σ_n cols[n]·dY[n]ᵀ, (G, K, O/G): the faster layout
+                    cols = saved if ctx.cols_saved else unfold.im2col(_image(saved), start, stop)
+                    part = xp.matmul(cols, g.transpose(0, 1, 3, 2)).sum(axis=0)
+                    gwt = part if gwt is None else xp.add(gwt, part, out=gwt)
+                if needs[0]:
+                    gcols = xp.matmul(wt, g, out=unfold.buffer(start, stop, gx4.dtype))
+                    unfold.col2im(gcols, gx4, start, stop)
+            unfold.release()
+            gx = None if gx4 is None else gx4.reshape(x_shape)
+        gw = None if gwt is None else gwt.transpose(0, 2, 1).reshape(weight.shape)
+        gb = gy.sum(axis=(0, 3)).reshape(o) if needs[2] else None
         return gx, gw, gb
+
+
+class _Unfold:
+    """im2col and col2im over blocks of samples: ``blocks`` holds (start, stop) pairs
+    of about ``BATCH_BLOCK_BYTES`` of columns each (the whole batch where that is None),
+    and every block goes through one column buffer, viewed as (samples, G, K, L)."""
+
+    def __init__(self, ctx, x_shape, itemsize, kernel_size, stride, padding, dilation, groups):
+        self.kernels, self.xp, self.groups = ctx.backend.kernels("conv"), ctx.xp, groups
+        self.geometry = (kernel_size, stride, padding, dilation)
+        n, c, h, w = x_shape
+        self.x_sample = (c, h, w)
+        self.out_hw = (conv_output_size(h, kernel_size[0], stride[0], padding[0], dilation[0]),
+                       conv_output_size(w, kernel_size[1], stride[1], padding[1], dilation[1]))
+        self.length = self.out_hw[0] * self.out_hw[1]
+        self.sample_shape = (c,) + tuple(kernel_size) + self.out_hw
+        limit = self.kernels.BATCH_BLOCK_BYTES
+        total = n * c * kernel_size[0] * kernel_size[1] * self.length * itemsize
+        if not limit or total <= limit:
+            self.blocks = [(0, n)]
+        else:
+            size = -(-n // min(n, -(-total // limit)))
+            self.blocks = [(s, min(n, s + size)) for s in range(0, n, size)]
+        self._buffers = {}                  # by dtype: x's and the gradient's may differ
+
+    def release(self):
+        """Drop the column buffers (the forward is done; the backward makes its own)."""
+        self._buffers = {}
+
+    def buffer(self, start, stop, dtype):
+        """The column buffer for samples [start, stop), as (stop − start, G, K, L)."""
+        buf = self._buffers.get(dtype)
+        if buf is None:
+            buf = self._buffers[dtype] = self.xp.empty(
+                (self.blocks[0][1],) + self.sample_shape, dtype=dtype)
+        return buf[:stop - start].reshape(stop - start, self.groups, -1, self.length)
+
+    def im2col(self, x4, start, stop):
+        cols = self.buffer(start, stop, x4.dtype)
+        self.kernels.im2col(x4[start:stop], *self.geometry,
+                            out=cols.reshape((stop - start,) + self.sample_shape))
+        return cols
+
+    def col2im(self, cols, x4, start, stop):
+        _, stride, padding, dilation = self.geometry
+        self.kernels.col2im(cols.reshape((stop - start,) + self.sample_shape),
+                            (stop - start,) + self.x_sample, stride, padding, dilation,
+                            out=x4[start:stop])
 
 
 class ConvolutionTranspose(Function):
@@ -135,11 +212,6 @@ class ConvolutionTranspose(Function):
 def _image(a):
     """A rank-3 array (N, C, L) as the height-1 image (N, C, 1, L); rank 4 as is."""
     return a if a.ndim == 4 else a.reshape(a.shape[0], a.shape[1], 1, a.shape[2])
-
-
-def _out_hw(x_shape, kernel_size, stride, padding, dilation):
-    return tuple(conv_output_size(n, k, s, p, d) for n, k, s, p, d
-                 in zip(x_shape[2:], kernel_size, stride, padding, dilation))
 
 
 # ------------------------------------------------------------------ argument checks

@@ -19,6 +19,8 @@ def _kernel(params, out, body, name):
     return cupy.ElementwiseKernel(params, out, body, name, preamble=_PREAMBLE)
 
 
+_relu_backward = _kernel("T gy, T y", "T dx", "dx = y > (T)0 ? gy : gy * (T)0",
+                         "minigrad_relu_backward")
 _gelu = _kernel("T x", "T y", "y = (T)0.5 * x * ((T)1 + erf(x * (T)0.7071067811865476))",
                 "minigrad_gelu")
 _gelu_backward = _kernel(
@@ -45,6 +47,12 @@ _mish_backward = _kernel(
     "T gy, T x", "T dx",
     "T t = tanh(mg_softplus(x)); dx = gy * (t + x * ((T)1 - t * t) * mg_sigmoid(x))",
     "minigrad_mish_backward")
+
+
+def relu_backward(gy, y):
+    if gy.shape != y.shape or gy.dtype != y.dtype:
+        return gy * (y > 0)
+    return _relu_backward(gy, y)
 
 
 def gelu_forward(x):

@@ -23,6 +23,12 @@ def stable_softplus(xp, x):
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
+def relu_backward(gy, y):
+    """dx = gy·1[y > 0] from the saved output y = max(x, 0) (0 at the kink, as PyTorch).
+    A product, not a select: a NaN or ±inf in gy stays NaN where y ≤ 0."""
+    return gy * (y > 0)
+
+
 def gelu_forward(x):
     """y = x·Φ(x) = ½x(1 + erf(x/√2))."""
     erf = backend_of_array(x).special().erf

@@ -6,6 +6,8 @@ import cupy
 
 from minigrad.backends.kernels.conv_ref import conv_output_size
 
+BATCH_BLOCK_BYTES = None    # the whole batch at once: no cache to fit, fewer launches
+
 _GEOMETRY = ("int32 h_in, int32 w_in, int32 kh, int32 kw, int32 oh_n, int32 ow_n, "
              "int32 sh, int32 sw, int32 pt, int32 pl, int32 dh, int32 dw")
 
@@ -42,22 +44,22 @@ _col2im = cupy.ElementwiseKernel(
     "minigrad_col2im")
 
 
-def im2col(x, kernel_size, stride, padding, dilation):
+def im2col(x, kernel_size, stride, padding, dilation, out=None):
     """Same as ``conv_ref.im2col``."""
     x = cupy.ascontiguousarray(x)
     (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel_size, stride, padding, dilation
     h, w = x.shape[2:]
     oh, ow = conv_output_size(h, kh, sh, ph, dh), conv_output_size(w, kw, sw, pw, dw)
-    cols = cupy.empty(x.shape[:2] + (kh, kw, oh, ow), dtype=x.dtype)
+    cols = cupy.empty(x.shape[:2] + (kh, kw, oh, ow), dtype=x.dtype) if out is None else out
     _im2col(x, h, w, kh, kw, oh, ow, sh, sw, ph[0], pw[0], dh, dw, cols)
     return cols
 
 
-def col2im(cols, x_shape, stride, padding, dilation):
+def col2im(cols, x_shape, stride, padding, dilation, out=None):
     """Same as ``conv_ref.col2im``."""
     cols = cupy.ascontiguousarray(cols)
     kh, kw, oh, ow = cols.shape[2:]
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    x = cupy.empty(tuple(x_shape), dtype=cols.dtype)
+    x = cupy.empty(tuple(x_shape), dtype=cols.dtype) if out is None else out
     _col2im(cols, x_shape[2], x_shape[3], kh, kw, oh, ow, sh, sw, ph[0], pw[0], dh, dw, x)
     return x

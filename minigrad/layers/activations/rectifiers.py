@@ -27,7 +27,7 @@ class ReluFn(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return gy * (y > 0)
+        return ctx.backend.kernels("activation").relu_backward(gy, y)   # gy·1[y > 0]
 
 
 class LeakyReluFn(Function):
