@@ -103,6 +103,34 @@ def steps_per_second(step, sync, n):
     return n / (time.perf_counter() - start)
 
 
+# ------------------------------------------------------------------ isolated runs (subprocess)
+def isolated_rate(framework, name, seconds, threads):
+    """Steps/s of ``framework`` in a fresh process of its own (no other framework loaded)."""
+    code = ("import sys; sys.path.insert(0, %r); import benchmarks.train_step as b; "
+            "print(b._rate_alone(%r, %r, %r, %d))" % (os.getcwd(), framework, name, seconds, threads))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    try:
+        return float(out.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(f"isolated {framework} run failed:\n{out.stderr[-2000:]}") from None
+
+
+def _rate_alone(framework, name, seconds, threads):
+    x, y = synthetic_batch(name)
+    if framework == "minigrad":
+        from threadpoolctl import threadpool_limits
+        threadpool_limits(threads)
+        step, sync = make_minigrad_step(name, x, y)
+    else:
+        import torch
+        torch.set_num_threads(threads)
+        step, sync = make_torch_step(name, x, y, "cpu")
+    for _ in range(5):
+        step()
+    n = max(3, int(seconds * steps_per_second(step, sync, 3)))
+    return steps_per_second(step, sync, n)
+
+
 # ------------------------------------------------------------------ memory (subprocess)
 def peak_memory_mb(framework, name, steps):
     """Growth of peak RSS over ``steps`` training steps, in a fresh process."""
@@ -143,6 +171,10 @@ def main():
     ap.add_argument("--seconds", type=float, default=1.0, help="target seconds per round")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--isolate", action="store_true",
+                    help="time each framework in a fresh process of its own (alternating runs) "
+                         "instead of both in this one: the two thread pools then cannot disturb "
+                         "each other")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
 
@@ -163,28 +195,35 @@ def main():
 
     rows = []
     for name in args.model:
-        x, y = synthetic_batch(name)
-        runners = {"minigrad": make_minigrad_step(name, x, y)}
-        if torch is not None:
-            runners["pytorch"] = make_torch_step(name, x, y, device)
-        for step, sync in runners.values():   # warm up: kernels, caches, allocator
-            for _ in range(5):
-                step()
-        n = {k: max(3, int(args.seconds * steps_per_second(*r, 3))) for k, r in runners.items()}
-        rates = {k: [] for k in runners}
-        for _ in range(args.rounds):
-            for k, r in runners.items():
-                rates[k].append(steps_per_second(*r, n[k]))
+        frameworks = ["minigrad"] + (["pytorch"] if torch is not None else [])
+        rates = {k: [] for k in frameworks}
+        if args.isolate:
+            for _ in range(args.rounds):
+                for k in frameworks:
+                    rates[k].append(isolated_rate(k, name, args.seconds, args.threads))
+        else:
+            x, y = synthetic_batch(name)
+            runners = {"minigrad": make_minigrad_step(name, x, y)}
+            if torch is not None:
+                runners["pytorch"] = make_torch_step(name, x, y, device)
+            for step, sync in runners.values():   # warm up: kernels, caches, allocator
+                for _ in range(5):
+                    step()
+            n = {k: max(3, int(args.seconds * steps_per_second(*r, 3))) for k, r in runners.items()}
+            for _ in range(args.rounds):
+                for k, r in runners.items():
+                    rates[k].append(steps_per_second(*r, n[k]))
         row = {"model": name, "batch": MODELS[name]["batch"]}
-        for k in runners:
+        for k in frameworks:
             row[f"{k}_steps_per_s"] = statistics.median(rates[k])
             if not args.no_memory and device == "cpu":
                 row[f"{k}_peak_mb"] = peak_memory_mb(k, name, 20)
-        if "pytorch" in runners:
+        if "pytorch" in frameworks:
             row["ratio"] = row["minigrad_steps_per_s"] / row["pytorch_steps_per_s"]
         rows.append(row)
 
-    print(f"backend {backend}, {args.threads} threads, median of {args.rounds} alternating rounds")
+    mode = "each in its own process" if args.isolate else "both in one process"
+    print(f"backend {backend}, {args.threads} threads, median of {args.rounds} alternating rounds, {mode}")
     print(f"{'model':12} {'batch':>5} {'minigrad steps/s':>17} {'pytorch steps/s':>16} "
           f"{'ratio':>6} {'minigrad MB':>12} {'pytorch MB':>11}")
     for r in rows:
