@@ -3,10 +3,9 @@
 """
 import copy
 
-from minigrad.autograd import Function, no_grad
-from minigrad.creation import ones, zeros
-from minigrad.layers.module import Module, Parameter
-from minigrad.layers.normalization._util import as_dtype
+from minigrad.autograd import Function
+from minigrad.layers.module import Parameter
+from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -109,63 +108,22 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
 
 
 # ------------------------------------------------------------------ modules
-class _BatchNorm(Module):
-    """Shared by BatchNorm1d/2d: learnable γ (init 1) and β (init 0) when ``affine``;
-    running_mean (init 0), running_var (init 1) and num_batches_tracked buffers when
-    ``track_running_stats``. ``momentum=None`` gives the cumulative moving average
-    (factor 1/num_batches_tracked)."""
-
-    _expected_ndim = ()
-    _layout = ""
+class _BatchNorm(RunningStatsNorm):
+    """Shared by BatchNorm1d/2d (see ``RunningStatsNorm`` for the parameters and buffers):
+    batch statistics in training, running statistics in eval."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features))
-            self.bias = Parameter(zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features))
-            self.register_buffer("running_var", ones(num_features))
-            self.register_buffer("num_batches_tracked", Tensor(0))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
-
-    def reset_running_stats(self):
-        if self.track_running_stats:
-            with no_grad():
-                self.running_mean.zero_()
-                self.running_var.fill_(1.0)
-                self.num_batches_tracked.zero_()
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
-        name = type(self).__name__
-        if x.ndim not in self._expected_ndim:
-            raise ValueError(f"{name}: expected an input of shape {self._layout}, got shape "
-                             f"{tuple(x.shape)}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}({self.num_features}): an input of shape {tuple(x.shape)} "
-                             f"has {x.shape[1]} channels on axis 1")
-        factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-            if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.item())
+        self._check_input(x)
+        factor = self._running_average_factor()
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats
         return batch_norm(x, self.running_mean if track else None,
                           self.running_var if track else None, self.weight, self.bias,
                           use_batch_stats, factor, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

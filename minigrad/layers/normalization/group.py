@@ -9,10 +9,9 @@ per-channel affine map is applied here.
 from minigrad.autograd import Function, no_grad
 from minigrad.creation import ones, zeros
 from minigrad.layers.module import Module, Parameter
-from minigrad.layers.normalization._util import as_dtype
+from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype
 from minigrad.layers.normalization.batch import batch_norm
 from minigrad.registry import Case, register
-from minigrad.tensor import Tensor
 
 
 class GroupNormFn(Function):
@@ -142,64 +141,32 @@ class GroupNorm(Module):
         return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(RunningStatsNorm):
     """Shared by InstanceNorm1d/2d. PyTorch's defaults: no affine map, no running
     statistics (IBN-Net uses ``affine=True``); with ``track_running_stats`` the eval
     mode normalizes with the running statistics (a per-channel affine map, as BN eval)."""
 
-    _expected_ndim = 0
-    _layout = ""
-
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False,
                  track_running_stats=False):
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(ones(num_features))
-            self.bias = Parameter(zeros(num_features))
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", zeros(num_features))
-            self.register_buffer("running_var", ones(num_features))
-            self.register_buffer("num_batches_tracked", Tensor(0))
-        else:
-            for name in ("running_mean", "running_var", "num_batches_tracked"):
-                self.register_buffer(name, None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats)
 
     def forward(self, x):
-        name = type(self).__name__
-        if x.ndim != self._expected_ndim:
-            raise ValueError(f"{name}: expected an input of shape {self._layout}, got shape "
-                             f"{tuple(x.shape)}")
-        if x.shape[1] != self.num_features:
-            raise ValueError(f"{name}({self.num_features}): an input of shape {tuple(x.shape)} "
-                             f"has {x.shape[1]} channels on axis 1")
+        self._check_input(x)
         use_input_stats = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked.add_(1)
-        momentum = self.momentum
-        if momentum is None and self.track_running_stats:
-            momentum = 1.0 / max(float(self.num_batches_tracked.item()), 1.0)
+        factor = self._running_average_factor()
         return instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
-                             use_input_stats, 0.0 if momentum is None else momentum, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                             use_input_stats, factor, self.eps)
 
 
 class InstanceNorm1d(_InstanceNorm):
     """Instance normalization of (N, C, L) inputs."""
-    _expected_ndim = 3
+    _expected_ndim = (3,)
     _layout = "(N, C, L)"
 
 
 class InstanceNorm2d(_InstanceNorm):
     """Instance normalization of (N, C, H, W) inputs."""
-    _expected_ndim = 4
+    _expected_ndim = (4,)
     _layout = "(N, C, H, W)"
 
 
