@@ -117,15 +117,20 @@ def circle_loss(embeddings, labels, m=0.25, gamma=256.0, reduction="mean"):
     return _circle_loss(embeddings, labels, m, gamma, reduction, None)
 
 
-def _circle_loss(embeddings, labels, m, gamma, reduction, reference):
-    op = "circle_loss"
+def _cosine_similarities(op, embeddings, labels, reduction):
+    """Check the arguments of a pair-based loss on (N, D) embeddings; return (xp, N, the
+    integer labels as an array, S) with S = x̂x̂ᵀ the cosine similarities (a tensor)."""
     check_reduction(op, reduction)
     check_2d(op, embeddings)
-    xp = xp_of(embeddings)
     n = embeddings.shape[0]
     y = int_labels(op, labels, embeddings, n)
     xn = normalize(embeddings)
-    s = xn @ xn.T
+    return xp_of(embeddings), n, y, xn @ xn.T
+
+
+def _circle_loss(embeddings, labels, m, gamma, reduction, reference):
+    op = "circle_loss"
+    xp, n, y, s = _cosine_similarities(op, embeddings, labels, reduction)
     ref = s.data if reference is None else _unit_rows(xp, raw(reference, embeddings)) @ \
         _unit_rows(xp, raw(reference, embeddings)).T
     pos, neg = same_label_masks(xp, y)
@@ -281,13 +286,7 @@ def multi_similarity_loss(embeddings, labels, alpha=2.0, beta=50.0, base=0.5, ma
     negative contribute 0; 'mean' divides by the batch size (official code). Each
     log(1 + Σ eᵘ) is an LSE with an extra 0 logit, stable for β = 50."""
     op = "multi_similarity_loss"
-    check_reduction(op, reduction)
-    check_2d(op, embeddings)
-    xp = xp_of(embeddings)
-    n = embeddings.shape[0]
-    y = int_labels(op, labels, embeddings, n)
-    xn = normalize(embeddings)
-    s = xn @ xn.T
+    xp, n, y, s = _cosine_similarities(op, embeddings, labels, reduction)
     sd = s.data
     pos, neg = same_label_masks(xp, y)
     if margin is not None:
