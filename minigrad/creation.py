@@ -1,6 +1,7 @@
 """Tensors made from nothing: zeros, ones, full, arange, and random draws from the
 current backend's generator (seeded by ``minigrad.manual_seed``)."""
 from minigrad.backends import current
+from minigrad.ops.random import generator_on
 from minigrad.tensor import Tensor
 
 
@@ -41,13 +42,13 @@ def arange(start, stop=None, step=1, dtype=None):
 
 def randn(*shape, dtype="float32", requires_grad=False, generator=None):
     """Standard normal draws (from ``generator`` or the backend's seeded generator)."""
-    gen = generator or current().generator()
+    gen = generator_on(current(), generator)
     data = gen.standard_normal(_shape(shape)).astype(dtype, copy=False)
     return Tensor._wrap(data).requires_grad_(requires_grad)
 
 
 def rand(*shape, dtype="float32", requires_grad=False, generator=None):
     """Uniform draws on [0, 1)."""
-    gen = generator or current().generator()
+    gen = generator_on(current(), generator)
     data = gen.random(_shape(shape)).astype(dtype, copy=False)
     return Tensor._wrap(data).requires_grad_(requires_grad)

@@ -9,8 +9,9 @@ class Tensor:
     """An n-dimensional array on the NumPy or CuPy backend that records the ops
     applied to it, so that ``backward()`` can compute gradients.
 
-    ``Tensor(data, requires_grad=False, dtype=None)`` copies nothing when ``data``
-    is already an array of the current backend. Python floats and float lists
+    ``Tensor(data, requires_grad=False, dtype=None)`` puts host data (Python
+    numbers, lists, NumPy arrays) on the current backend; a CuPy array stays on
+    the GPU. It copies nothing when ``data`` is already an array of that backend. Python floats and float lists
     become float32 (the default floating dtype), Python ints become int64.
     In-place methods (``add_``, ``zero_``, ``x[i] = v``, ...) are not recorded on the
     tape: they are for tensors that need no gradient and for parameter updates
@@ -25,7 +26,7 @@ class Tensor:
     def __init__(self, data, requires_grad=False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        backend = current() if not _is_array(data) else backend_of_array(data)
+        backend = get_backend("cupy") if _is_device_array(data) else current()
         if dtype is None and not _is_array(data):
             dtype = _default_dtype(data)
         array = backend.asarray(data, dtype=dtype)
@@ -196,7 +197,14 @@ class Tensor:
         self._version += 1
 
     def _operand_array(self, other):
-        return other.data if isinstance(other, Tensor) else other
+        """``other`` as an operand of an in-place op: a Tensor's array, host arrays moved to
+        this tensor's backend (a NumPy array can update a CuPy tensor), scalars as they are."""
+        if isinstance(other, Tensor):
+            other = other.data
+        backend = backend_of_array(self.data)
+        if _is_array(other) and getattr(other, "ndim", 0) > 0 and backend_of_array(other) is not backend:
+            return backend.asarray(other)
+        return other
 
     def add_(self, other, alpha=1):
         self._check_inplace("add_")
@@ -239,7 +247,7 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        self.data[_index_array(index)] = self._operand_array(value)
+        self.data[_index_array(index, backend_of_array(self.data))] = self._operand_array(value)
 
     def __iadd__(self, other):
         return self.add_(other)
@@ -267,6 +275,10 @@ def _is_array(x):
     return hasattr(x, "__array_interface__") or hasattr(x, "__cuda_array_interface__")
 
 
+def _is_device_array(x):
+    return type(x).__module__.startswith("cupy")
+
+
 def _default_dtype(data):
     """float32 for Python floats (the default float dtype), int64 for Python ints."""
     probe = data
@@ -281,13 +293,18 @@ def _default_dtype(data):
     return None
 
 
-def _index_array(index):
-    """Unwrap Tensors inside an index (int/bool tensors index like their arrays)."""
-    if isinstance(index, Tensor):
-        return index.data
+def _index_array(index, backend):
+    """The index as ``backend`` arrays: Tensors unwrapped, and NumPy (host) index arrays
+    moved to ``backend`` so that a NumPy index works on a CuPy tensor."""
+    def convert(i):
+        if isinstance(i, Tensor):
+            i = i.data
+        if _is_array(i) and getattr(i, "ndim", 0) > 0 and backend_of_array(i) is not backend:
+            return backend.asarray(i)
+        return i
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
-    return index
+        return tuple(convert(i) for i in index)
+    return convert(index)
 
 
 def tensor(data, requires_grad=False, dtype=None):

@@ -185,6 +185,7 @@ MODULES = [
 
 @pytest.mark.parametrize("module,fn", MODULES, ids=lambda m: type(m).__name__)
 def test_module_matches_functional_and_keeps_float32(backend, module, fn):
+    module.to(backend)                     # MODULES were built at import, on the default backend
     x = mg.tensor(X.astype(np.float32), requires_grad=True)
     y = module(x)
     assert y.dtype == np.float32, f"{type(module).__name__} returned {y.dtype}"

@@ -188,7 +188,7 @@ def test_relative_position_bias_gradient():
     rpb = nn.RelativePositionBias(2, (2, 3))
     assert rpb.table.shape == (2, 6) and rpb().shape == (2, 6, 6)
     assert "index" not in rpb.state_dict()
-    rpb.table.data = numpy.random.default_rng(0).standard_normal((2, 6))
+    rpb.table.data = mg.tensor(numpy.random.default_rng(0).standard_normal((2, 6))).data
     idx = rpb.index.numpy()
     assert idx[0, 5] == 1 * 3 + 2 and idx[4, 0] == 1 * 3 + 1 and (numpy.diag(idx) == 0).all()
     x = _f64(1, 6, 4, seed=1)

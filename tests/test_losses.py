@@ -456,7 +456,7 @@ def test_subcenter_cleaning(r):
     mask = crit.clean_mask(t(emb), y, max_angle=75.0)
     assert mask.shape == (12,) and mask.dtype == bool
     dominant = crit.dominant_subcenters(t(emb), y)
-    kept = crit.weight.numpy()[np.arange(3) * 3 + dominant]
+    kept = crit.weight.numpy()[np.arange(3) * 3 + dominant.numpy()]
     crit.drop_non_dominant(t(emb), y)
     assert crit.k == 1 and np.allclose(crit.weight.numpy(), kept)
     assert np.isfinite(crit(t(emb), y).item())

@@ -95,3 +95,8 @@ def backend_of_array(array):
         backend = get_backend("cupy" if kind.__module__.startswith("cupy") else "numpy")
         _backend_by_type[kind] = backend
     return backend
+
+
+def to_numpy(array):
+    """``array`` (NumPy or CuPy, or a Tensor's ``.data``) as a NumPy array on the host."""
+    return backend_of_array(array).to_numpy(array)

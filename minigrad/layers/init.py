@@ -10,6 +10,7 @@ import math
 
 from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array
+from minigrad.ops.random import generator_for
 
 
 def calculate_fan_in_and_fan_out(tensor):
@@ -46,16 +47,12 @@ def _fill(tensor, array):
     return tensor
 
 
-def _gen(tensor, generator):
-    return generator if generator is not None else backend_of_array(tensor.data).generator()
-
-
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
-    return _fill(tensor, _gen(tensor, generator).uniform(a, b, tensor.shape))
+    return _fill(tensor, generator_for(tensor, generator).uniform(a, b, tensor.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
-    return _fill(tensor, mean + std * _gen(tensor, generator).standard_normal(tensor.shape))
+    return _fill(tensor, mean + std * generator_for(tensor, generator).standard_normal(tensor.shape))
 
 
 def constant_(tensor, value):
@@ -110,7 +107,7 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     xp = backend_of_array(tensor.data).xp
     rows = tensor.shape[0]
     cols = tensor.size // rows
-    flat = _gen(tensor, generator).standard_normal((rows, cols))
+    flat = generator_for(tensor, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(xp.asarray(flat))

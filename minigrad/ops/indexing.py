@@ -1,6 +1,7 @@
 """Indexing: getitem (basic and advanced), gather/take_along_axis, index_select,
 masked_fill, and the integer-valued one_hot."""
 from minigrad.autograd import Function
+from minigrad.backends import backend_of_array
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor, _index_array
 
@@ -51,9 +52,17 @@ class TakeAlongAxis(Function):
     def backward(ctx, gy):
         xp = ctx.xp
         idx, = ctx.saved_tensors
-        index = list(xp.indices(idx.shape, sparse=True))
+        index = list(_open_grid(xp, idx.shape))
         index[ctx.axis] = idx
         return ctx.backend.kernels("indexing").scatter_add(ctx.shape, gy.dtype, tuple(index), gy)
+
+
+def _open_grid(xp, shape):
+    """``numpy.indices(shape, sparse=True)``, which CuPy lacks: one ``arange`` per
+    axis, shaped to broadcast along that axis only."""
+    ndim = len(shape)
+    return tuple(xp.arange(n).reshape((1,) * k + (n,) + (1,) * (ndim - k - 1))
+                 for k, n in enumerate(shape))
 
 
 class IndexSelect(Function):
@@ -90,7 +99,7 @@ class MaskedFill(Function):
 
 def getitem(x, index):
     """x[index] with ints, slices, None, Ellipsis, integer arrays or a boolean mask."""
-    return GetItem.apply(x, _index_array(index))
+    return GetItem.apply(x, _index_array(index, backend_of_array(x.data)))
 
 
 def take_along_axis(x, indices, axis):
@@ -128,21 +137,16 @@ def masked_fill(x, mask, value):
 def one_hot(indices, num_classes, dtype="float32"):
     """Rows of the identity picked by integer ``indices``: shape indices.shape + (num_classes,).
     Not differentiable (the result is a constant of the indices)."""
-    from minigrad.backends import backend_of_array
-    idx = indices.data if isinstance(indices, Tensor) else indices
+    idx = (indices if isinstance(indices, Tensor) else Tensor(indices)).data
     xp = backend_of_array(idx).xp
-    idx = xp.asarray(idx)
     _check_integer("one_hot", idx)
     if idx.size and (idx.min() < 0 or idx.max() >= num_classes):
         raise ValueError(f"one_hot: indices must lie in [0, {num_classes}), "
                          f"got values from {int(idx.min())} to {int(idx.max())}")
-    out = xp.zeros(idx.shape + (num_classes,), dtype=dtype)
-    xp.put_along_axis(out, idx[..., None], 1, axis=-1)
-    return Tensor._wrap(out)
+    return Tensor._wrap((idx[..., None] == xp.arange(num_classes)).astype(dtype))
 
 
 def _like(array, x):
-    from minigrad.backends import backend_of_array
     return backend_of_array(x.data).asarray(array)
 
 

@@ -54,15 +54,20 @@ class HostGenerator:
         self.rng = numpy.random.default_rng(seed)
         self.backend = backend
 
+    @classmethod
+    def wrap(cls, rng, backend=None):
+        """Draw from an existing NumPy (or CuPy) ``Generator``, delivering on ``backend``."""
+        g = cls.__new__(cls)
+        g.rng, g.backend = rng, backend
+        return g
+
     def _out(self, a):
         from minigrad.backends import current, get_backend
         return (current() if self.backend is None else get_backend(self.backend)).asarray(a)
 
     def on(self, backend):
         """This generator's draws, delivered on ``backend`` (shares the NumPy state)."""
-        g = HostGenerator.__new__(HostGenerator)
-        g.rng, g.backend = self.rng, backend
-        return g
+        return HostGenerator.wrap(self.rng, backend)
 
     def random(self, size=None, dtype=numpy.float64):
         return self._out(self.rng.random(size, dtype=dtype))
@@ -83,11 +88,23 @@ class HostGenerator:
         return self._out(self.rng.permutation(x))
 
 
-def generator_for(x, generator):
-    """The generator to draw with for tensor ``x``: a ``HostGenerator`` is pointed at x's backend."""
-    backend = backend_of_array(x.data)
+def generator_on(backend, generator=None):
+    """The generator to draw arrays for ``backend`` (a backend module) with.
+
+    ``None`` means the backend's own seeded generator; a ``HostGenerator`` is pointed at
+    ``backend``; a NumPy ``Generator`` used for CuPy arrays (or a CuPy one for NumPy
+    arrays) keeps its stream and has its draws copied to ``backend``, so that a script
+    written with ``numpy.random.default_rng(seed)`` runs unchanged on the GPU."""
     if generator is None:
         return backend.generator()
     if isinstance(generator, HostGenerator):
         return generator.on(backend.name)
+    generator_backend = "cupy" if type(generator).__module__.startswith("cupy") else "numpy"
+    if generator_backend != backend.name:
+        return HostGenerator.wrap(generator, backend.name)
     return generator
+
+
+def generator_for(x, generator):
+    """The generator to draw with for tensor ``x`` (``generator_on`` x's backend)."""
+    return generator_on(backend_of_array(x.data), generator)

@@ -3,6 +3,7 @@ per-example momentum bank."""
 from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array, current
 from minigrad.layers.module import Module
+from minigrad.ops.random import generator_on
 from minigrad.registry import register
 from minigrad.tensor import Tensor
 
@@ -26,7 +27,7 @@ class MemoryBank(Module):
     def __init__(self, size, dim, momentum=0.5, dtype="float32", generator=None):
         super().__init__()
         backend = current()
-        gen = generator if generator is not None else backend.generator()
+        gen = generator_on(backend, generator)
         rows = gen.standard_normal((size, dim)).astype(dtype)
         rows /= backend.xp.sqrt((rows * rows).sum(axis=1, keepdims=True))
         self.momentum = momentum

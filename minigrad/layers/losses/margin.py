@@ -194,7 +194,10 @@ class SubCenterArcFaceLoss(LossModule):
         return (xn @ wn.T).reshape(x.shape[0], self.num_classes, self.k)
 
     def dominant_subcenters(self, embeddings, target):
-        """Per class, the sub-center that most of its samples are closest to (C,)."""
+        """Per class, the sub-center that most of its samples are closest to (an int tensor (C,))."""
+        return Tensor._wrap(self._dominant(embeddings, target))
+
+    def _dominant(self, embeddings, target):
         xp = xp_of(self.weight)
         cos = self._sub_cosines(embeddings)
         y = int_labels("dominant_subcenters", target, self.weight, cos.shape[0], "target")
@@ -207,13 +210,13 @@ class SubCenterArcFaceLoss(LossModule):
         sub-center (the paper's noisy-sample filter)."""
         xp = xp_of(self.weight)
         y = int_labels("clean_mask", target, self.weight, embeddings.shape[0], "target")
-        dominant = self.dominant_subcenters(embeddings, y)
+        dominant = self._dominant(embeddings, y)
         cos = self._sub_cosines(embeddings)[xp.arange(y.shape[0]), y, dominant[y]]
         return Tensor._wrap(cos >= math.cos(math.radians(max_angle)))
 
     def drop_non_dominant(self, embeddings, target):
         """Keep only each class's dominant sub-center: afterwards k = 1."""
-        dominant = self.dominant_subcenters(embeddings, target)
+        dominant = self._dominant(embeddings, target)
         xp = xp_of(self.weight)
         rows = xp.arange(self.num_classes) * self.k + dominant
         self.weight = Parameter(self.weight.data[rows].copy())
