@@ -4,6 +4,7 @@ threads, same process, timed in alternating rounds.
     python benchmarks/train_step.py                 # all models, CPU, table on stdout
     python benchmarks/train_step.py --model mlp --rounds 10 --threads 1
     MINIGRAD_BACKEND=cupy python benchmarks/train_step.py   # GPU: PyTorch on CUDA
+    MINIGRAD_BACKEND=cupy python benchmarks/train_step.py --batch 1024   # a large batch
 
 Models: (a) the MNIST-1D CNN, batch 100; (b) an MLP 784-512-512-10 with ReLU, batch 128;
 (c) a small CNN on 3×32×32 (two conv-BN-ReLU blocks, max pool, linear), batch 64.
@@ -86,11 +87,13 @@ def make_torch_step(name, x_np, y_np, device):
     return step, sync
 
 
-def synthetic_batch(name, seed=0):
+def synthetic_batch(name, seed=0, batch=None):
+    """A batch of the model's input shape (``batch`` rows, default the model's own)."""
     spec = MODELS[name]
+    batch = batch or spec["batch"]
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((spec["batch"],) + spec["input"]).astype(np.float32)
-    y = rng.integers(0, spec["classes"], spec["batch"]).astype(np.int64)
+    x = rng.standard_normal((batch,) + spec["input"]).astype(np.float32)
+    y = rng.integers(0, spec["classes"], batch).astype(np.int64)
     return x, y
 
 
@@ -104,10 +107,11 @@ def steps_per_second(step, sync, n):
 
 
 # ------------------------------------------------------------------ isolated runs (subprocess)
-def isolated_rate(framework, name, seconds, threads):
+def isolated_rate(framework, name, seconds, threads, batch=None):
     """Steps/s of ``framework`` in a fresh process of its own (no other framework loaded)."""
     code = ("import sys; sys.path.insert(0, %r); import benchmarks.train_step as b; "
-            "print(b._rate_alone(%r, %r, %r, %d))" % (os.getcwd(), framework, name, seconds, threads))
+            "print(b._rate_alone(%r, %r, %r, %d, %r))"
+            % (os.getcwd(), framework, name, seconds, threads, batch))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     try:
         return float(out.stdout.strip().splitlines()[-1])
@@ -115,8 +119,8 @@ def isolated_rate(framework, name, seconds, threads):
         raise RuntimeError(f"isolated {framework} run failed:\n{out.stderr[-2000:]}") from None
 
 
-def _rate_alone(framework, name, seconds, threads):
-    x, y = synthetic_batch(name)
+def _rate_alone(framework, name, seconds, threads, batch=None):
+    x, y = synthetic_batch(name, batch=batch)
     if framework == "minigrad":
         from threadpoolctl import threadpool_limits
         threadpool_limits(threads)
@@ -124,18 +128,24 @@ def _rate_alone(framework, name, seconds, threads):
     else:
         import torch
         torch.set_num_threads(threads)
-        step, sync = make_torch_step(name, x, y, "cpu")
+        step, sync = make_torch_step(name, x, y, _torch_device())
     for _ in range(5):
         step()
     n = max(3, int(seconds * steps_per_second(step, sync, 3)))
     return steps_per_second(step, sync, n)
 
 
+def _torch_device():
+    """PyTorch runs where minigrad runs: CUDA under MINIGRAD_BACKEND=cupy, else the CPU."""
+    backend = os.environ.get("MINIGRAD_BACKEND", "").strip().lower()
+    return "cuda" if backend == "cupy" else "cpu"
+
+
 # ------------------------------------------------------------------ memory (subprocess)
-def peak_memory_mb(framework, name, steps):
+def peak_memory_mb(framework, name, steps, batch=None):
     """Growth of peak RSS over ``steps`` training steps, in a fresh process."""
     code = ("import sys; sys.path.insert(0, %r); import benchmarks.train_step as b; "
-            "print(b._measure_memory(%r, %r, %d))" % (os.getcwd(), framework, name, steps))
+            "print(b._measure_memory(%r, %r, %d, %r))" % (os.getcwd(), framework, name, steps, batch))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     try:
         return float(out.stdout.strip().splitlines()[-1])
@@ -143,7 +153,7 @@ def peak_memory_mb(framework, name, steps):
         return float("nan")
 
 
-def _measure_memory(framework, name, steps):
+def _measure_memory(framework, name, steps, batch=None):
     """Peak resident memory of ``steps`` training steps above the process's resident memory
     once the framework is imported (so the libraries themselves are not counted), in MB."""
     if framework == "minigrad":
@@ -152,7 +162,7 @@ def _measure_memory(framework, name, steps):
         import torch  # noqa: F401
     with open("/proc/self/statm") as f:
         baseline_kb = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
-    x, y = synthetic_batch(name)
+    x, y = synthetic_batch(name, batch=batch)
     if framework == "minigrad":
         step, _ = make_minigrad_step(name, x, y)
     else:
@@ -170,6 +180,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=7, help="alternating timing rounds")
     ap.add_argument("--seconds", type=float, default=1.0, help="target seconds per round")
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--batch", type=int, help="batch size for every model (default: each "
+                    "model's own, %s)" % ", ".join(f"{k} {v['batch']}" for k, v in MODELS.items()))
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--isolate", action="store_true",
                     help="time each framework in a fresh process of its own (alternating runs) "
@@ -200,9 +212,10 @@ def main():
         if args.isolate:
             for _ in range(args.rounds):
                 for k in frameworks:
-                    rates[k].append(isolated_rate(k, name, args.seconds, args.threads))
+                    rates[k].append(isolated_rate(k, name, args.seconds, args.threads,
+                                                  args.batch))
         else:
-            x, y = synthetic_batch(name)
+            x, y = synthetic_batch(name, batch=args.batch)
             runners = {"minigrad": make_minigrad_step(name, x, y)}
             if torch is not None:
                 runners["pytorch"] = make_torch_step(name, x, y, device)
@@ -213,11 +226,11 @@ def main():
             for _ in range(args.rounds):
                 for k, r in runners.items():
                     rates[k].append(steps_per_second(*r, n[k]))
-        row = {"model": name, "batch": MODELS[name]["batch"]}
+        row = {"model": name, "batch": args.batch or MODELS[name]["batch"]}
         for k in frameworks:
             row[f"{k}_steps_per_s"] = statistics.median(rates[k])
             if not args.no_memory and device == "cpu":
-                row[f"{k}_peak_mb"] = peak_memory_mb(k, name, 20)
+                row[f"{k}_peak_mb"] = peak_memory_mb(k, name, 20, args.batch)
         if "pytorch" in frameworks:
             row["ratio"] = row["minigrad_steps_per_s"] / row["pytorch_steps_per_s"]
         rows.append(row)

@@ -28,11 +28,41 @@ def test_unknown_backend_in_the_environment_is_a_clear_error():
     assert "unknown backend 'tpu'; valid backends are: numpy, cupy" in out.stderr
 
 
-@pytest.mark.skipif(CUPY_MISSING is None, reason="CuPy is usable here, so there is no error to show")
-def test_cupy_requested_without_cupy_or_gpu_says_how_to_fix_it():
-    out = run_python("import minigrad; minigrad.tensor([1.0])", MINIGRAD_BACKEND="cupy")
+# A Python with no CuPy, and one whose CuPy finds no GPU, whatever this machine has.
+WITHOUT_CUPY = "import sys; sys.modules['cupy'] = None\n"
+WITHOUT_GPU = """import sys, types
+cupy = types.ModuleType("cupy")
+cupy.ndarray = type("ndarray", (), {})
+def _count():
+    raise RuntimeError("cudaErrorNoDevice: no CUDA-capable device is detected")
+cupy.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=_count))
+sys.modules["cupy"] = cupy
+"""
+
+
+@pytest.mark.parametrize("setup,missing", [(WITHOUT_CUPY, 'pip install "minigrad[cuda]"'),
+                                           (WITHOUT_GPU, "no usable GPU (CUDA says: cudaErrorNoDevice")])
+def test_cupy_requested_without_cupy_or_gpu_is_one_clear_line(setup, missing):
+    out = run_python(setup + "import minigrad\nminigrad.tensor([1.0])", MINIGRAD_BACKEND="cupy")
     assert out.returncode != 0
-    assert "cupy" in out.stderr and ("pip install" in out.stderr or "GPU" in out.stderr)
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("minigrad.backends.BackendError: MINIGRAD_BACKEND=cupy: the 'cupy' backend")
+    assert missing in last and "unset MINIGRAD_BACKEND" in last
+
+
+@pytest.mark.parametrize("args,env", [(["--backend", "cupy"], {}), ([], {"MINIGRAD_BACKEND": "cupy"})])
+def test_gradcheck_cli_without_cupy_prints_one_line_and_no_traceback(args, env):
+    code = WITHOUT_CUPY + f"import sys; from minigrad.gradcheck.__main__ import main; sys.exit(main({args!r}))"
+    out = run_python(code, **env)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert out.stderr.startswith("python -m minigrad.gradcheck: ") and "pip install" in out.stderr
+
+
+def test_gradcheck_cli_checks_on_the_environment_backend():
+    out = run_python("import sys; from minigrad.gradcheck.__main__ import main; sys.exit(main(['--op', 'exp']))",
+                     MINIGRAD_BACKEND="numpy")
+    assert out.returncode == 0 and "(numpy backend, float64)" in out.stdout
 
 
 def test_import_is_fast_and_compiles_nothing():

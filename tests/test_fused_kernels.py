@@ -99,6 +99,20 @@ def test_norm_kernels_take_non_contiguous_inputs(backend, rng):
         _close(g, e, "float64")
 
 
+def test_norm_kernels_accumulate_float32_sums_in_float64(backend, rng):
+    """BatchNorm's mean and bias gradient over 2**17 float32 values near 1000: summed in
+    float32 one by one they are off by ~5e-7 relative; summed in float64 (both twins) the
+    only error left is the final rounding to float32 (n is a power of two, so /n is exact)."""
+    fast, _, b = _setup(backend, "norm")
+    x = (1000.0 + rng.standard_normal((2 ** 15, 2, 4))).astype(np.float32)
+    _, mean, _, rstd = fast.batch_norm_forward(b.asarray(x), None, None, 1e-5)
+    exact = x.astype(np.float64).mean(axis=(0, 2))
+    np.testing.assert_allclose(_host(mean), exact, rtol=1e-7, atol=0)
+    _, _, dbias = fast.batch_norm_backward(b.asarray(x), b.asarray(x), mean, rstd,
+                                           b.asarray(np.ones(2, np.float32)))
+    np.testing.assert_allclose(_host(dbias), x.astype(np.float64).sum(axis=(0, 2)), rtol=1e-7, atol=0)
+
+
 # --------------------------------------------------------------------- softmax family
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(3, 5), (1, 1), (17, 130)])

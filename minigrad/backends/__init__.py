@@ -60,9 +60,19 @@ def current():
     """The active backend module (where new tensors are created)."""
     global _current
     if _current is None:
-        _current = get_backend(os.environ.get("MINIGRAD_BACKEND", "numpy").strip().lower()
-                               or "numpy")
+        _current = get_backend_from_environment()
     return _current
+
+
+def get_backend_from_environment():
+    """The backend ``MINIGRAD_BACKEND`` names (``numpy`` when unset); a ``BackendError``
+    whose one-line message names the variable when that backend cannot run here."""
+    name = os.environ.get("MINIGRAD_BACKEND", "").strip().lower() or "numpy"
+    try:
+        return get_backend(name)
+    except BackendError as err:
+        raise BackendError(f"MINIGRAD_BACKEND={name}: {err} (or unset MINIGRAD_BACKEND to "
+                           "run on the CPU with NumPy)") from None
 
 
 def set_backend(name):

@@ -1,6 +1,8 @@
 """CuPy backend: arrays on an NVIDIA GPU, hot loops as CUDA kernels.
 
-Needs ``pip install "minigrad[cuda]"`` (cupy-cuda12x) and a visible GPU.
+Needs CuPy ≥ 14 and a visible GPU: ``pip install "minigrad[cuda]"`` (CuPy built for
+CUDA 12, with its CUDA libraries; runs on CUDA 12 and CUDA 13 drivers) or
+``pip install "minigrad[cuda13]"`` (CuPy for CUDA 13; needs a CUDA 13 driver).
 """
 from minigrad.backends import BackendError
 
@@ -18,13 +20,14 @@ _rng = None
 def check_available():
     """Raise ``BackendError`` saying how to get CuPy, or that no GPU is visible."""
     if cupy is None:
-        raise BackendError("the 'cupy' backend needs CuPy, which is not installed: "
-                           "pip install \"minigrad[cuda]\" (cupy-cuda12x) on a machine "
-                           "with an NVIDIA GPU and CUDA 12")
+        raise BackendError("the 'cupy' backend needs CuPy, which is not installed; on a machine "
+                           "with an NVIDIA GPU run: pip install \"minigrad[cuda]\"")
     try:
         count = cupy.cuda.runtime.getDeviceCount()
     except Exception as err:  # the CUDA driver itself may be missing
-        raise BackendError(f"the 'cupy' backend found no usable GPU: {err}") from None
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise BackendError(f"the 'cupy' backend found no usable GPU (CUDA says: {reason}); "
+                           "it needs an NVIDIA GPU with its driver installed") from None
     if count == 0:
         raise BackendError("the 'cupy' backend found no GPU on this machine")
 

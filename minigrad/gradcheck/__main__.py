@@ -1,6 +1,6 @@
 """``python -m minigrad.gradcheck``: finite-difference check of every registered op.
 
-    python -m minigrad.gradcheck                      # every op, NumPy backend
+    python -m minigrad.gradcheck                      # every op, on MINIGRAD_BACKEND (default numpy)
     python -m minigrad.gradcheck --op gelu layer_norm # just these
     python -m minigrad.gradcheck --backend cupy       # on the GPU
 
@@ -11,7 +11,7 @@ import sys
 
 import numpy
 
-from minigrad.backends import get_backend
+from minigrad.backends import BackendError, get_backend, get_backend_from_environment
 from minigrad.gradcheck import check_entry
 
 
@@ -20,11 +20,17 @@ def main(argv=None):
     from minigrad import registry as catalog
     ap = argparse.ArgumentParser(prog="python -m minigrad.gradcheck",
                                  description="Finite-difference check of every registered op.")
-    ap.add_argument("--backend", default="numpy", choices=["numpy", "cupy"])
+    ap.add_argument("--backend", choices=["numpy", "cupy"],
+                    help="the backend to check on (default: MINIGRAD_BACKEND, else numpy)")
     ap.add_argument("--op", nargs="*", help="check only these ops (names or aliases)")
     ap.add_argument("--kind", choices=catalog.KINDS)
     args = ap.parse_args(argv)
-    get_backend(args.backend)
+    try:
+        args.backend = (get_backend(args.backend) if args.backend
+                        else get_backend_from_environment()).name
+    except BackendError as err:
+        print(f"python -m minigrad.gradcheck: {err}", file=sys.stderr)
+        return 2
     rows = [e for e in catalog.entries(kind=args.kind, names=args.op) if e.check != "state"]
     if args.op and not rows:
         print(f"no registered op named {' '.join(args.op)}", file=sys.stderr)

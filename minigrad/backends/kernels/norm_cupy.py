@@ -1,20 +1,25 @@
 """Normalization kernels for the GPU: CuPy ``ReductionKernel``s compute the per-row /
 per-channel sums with the map (centering, products with the weight) fused into the
 reduction, and one ``ElementwiseKernel`` writes each full-size result, so no full-size
-temporary is materialised. Same functions and signatures as ``norm_ref``."""
+temporary is materialised. Same functions and signatures as ``norm_ref``.
+
+Every sum accumulates in float64 whatever the input dtype (``reduce_type="double"``), as
+the Numba twins do: a float32 mean over a large batch or channel then loses no digits."""
 import cupy
 
-_sum_sq_dev = cupy.ReductionKernel(
-    "T x, T mu", "T out", "(x - mu) * (x - mu)", "a + b", "out = a", "0", "minigrad_sum_sq_dev")
-_sum_prod = cupy.ReductionKernel(
-    "T p, T q", "T out", "p * q", "a + b", "out = a", "0", "minigrad_sum_prod")
-_sum_g_xhat = cupy.ReductionKernel(
-    "T gy, T w, T x, T mu, T r", "T out", "gy * w * (x - mu) * r", "a + b", "out = a", "0",
-    "minigrad_sum_g_xhat")
-_sum_sq = cupy.ReductionKernel(
-    "T x", "T out", "x * x", "a + b", "out = a", "0", "minigrad_sum_sq")
-_sum_gwx = cupy.ReductionKernel(
-    "T gy, T w, T x", "T out", "gy * w * x", "a + b", "out = a", "0", "minigrad_sum_gwx")
+
+def _sum_kernel(params, map_expr, name):
+    return cupy.ReductionKernel(params, "T out", map_expr, "a + b", "out = (T)a", "0", name,
+                                reduce_type="double")
+
+
+_sum = _sum_kernel("T x", "x", "minigrad_norm_sum")
+_sum_sq_dev = _sum_kernel("T x, T mu", "(double)(x - mu) * (x - mu)", "minigrad_sum_sq_dev")
+_sum_prod = _sum_kernel("T p, T q", "(double)p * q", "minigrad_sum_prod")
+_sum_g_xhat = _sum_kernel("T gy, T w, T x, T mu, T r", "(double)gy * w * (x - mu) * r",
+                          "minigrad_sum_g_xhat")
+_sum_sq = _sum_kernel("T x", "(double)x * x", "minigrad_sum_sq")
+_sum_gwx = _sum_kernel("T gy, T w, T x", "(double)gy * w * x", "minigrad_sum_gwx")
 
 _normalize = cupy.ElementwiseKernel(
     "T x, T mu, T r, T w, T b", "T y", "y = (x - mu) * r * w + b", "minigrad_normalize")
@@ -38,7 +43,7 @@ def _affine(weight, bias, n, dtype):
 def layer_norm_forward(x, weight, bias, eps):
     F = x.shape[1]
     w, b = _affine(weight, bias, F, x.dtype)
-    mean = x.mean(axis=1)
+    mean = _sum(x, axis=1) / F
     var = _sum_sq_dev(x, mean[:, None], axis=1) / F
     rstd = 1.0 / cupy.sqrt(var + eps)
     y = _normalize(x, mean[:, None], rstd[:, None], w, b)
@@ -55,14 +60,14 @@ def layer_norm_backward(gy, x, mean, rstd, weight, need_affine_grads=True):
     if weight is None or not need_affine_grads:
         return dx, None, None
     one = cupy.ones((), x.dtype)
-    return dx, _sum_g_xhat(gy, one, x, mu, r, axis=0), gy.sum(axis=0)
+    return dx, _sum_g_xhat(gy, one, x, mu, r, axis=0), _sum(gy, axis=0)
 
 
 def batch_norm_forward(x, weight, bias, eps):
     C = x.shape[1]
     n = x.shape[0] * x.shape[2]
     w, b = _affine(weight, bias, C, x.dtype)
-    mean = x.mean(axis=(0, 2))
+    mean = _sum(x, axis=(0, 2)) / n
     var = _sum_sq_dev(x, mean[:, None], axis=(0, 2)) / n
     rstd = 1.0 / cupy.sqrt(var + eps)
     y = _normalize(x, mean[:, None], rstd[:, None], w[:, None], b[:, None])
@@ -75,7 +80,7 @@ def batch_norm_backward(gy, x, mean, rstd, weight):
     w, _ = _affine(weight, None, C, x.dtype)
     mu, r = mean[:, None], rstd[:, None]
     one = cupy.ones((), x.dtype)
-    dbias = gy.sum(axis=(0, 2))
+    dbias = _sum(gy, axis=(0, 2))
     dweight = _sum_g_xhat(gy, one, x, mu, r, axis=(0, 2))
     dx = _bn_backward(gy, x, mu, r, (rstd * w)[:, None], (dbias / n)[:, None],
                       (dweight / n)[:, None])

@@ -1,13 +1,19 @@
 """Softmax-family kernels for the GPU: the max is a CuPy reduction, Σ exp(x − m) a
 ``ReductionKernel`` with the exponential fused into the map, and one
 ``ElementwiseKernel`` writes the output, so exp(x − m) is never stored as a temporary.
+Sums accumulate in float64 (``reduce_type="double"``), as in the Numba twins.
 Same functions and signatures as ``softmax_ref``."""
 import cupy
 
-_sum_exp = cupy.ReductionKernel(
-    "T x, T m", "T out", "exp(x - m)", "a + b", "out = a", "0", "minigrad_sum_exp")
-_sum_prod = cupy.ReductionKernel(
-    "T p, T q", "T out", "p * q", "a + b", "out = a", "0", "minigrad_softmax_dot")
+
+def _sum_kernel(params, map_expr, name):
+    return cupy.ReductionKernel(params, "T out", map_expr, "a + b", "out = (T)a", "0", name,
+                                reduce_type="double")
+
+
+_sum = _sum_kernel("T x", "x", "minigrad_softmax_sum")
+_sum_exp = _sum_kernel("T x, T m", "exp(x - m)", "minigrad_sum_exp")
+_sum_prod = _sum_kernel("T p, T q", "(double)p * q", "minigrad_softmax_dot")
 _softmax = cupy.ElementwiseKernel(
     "T x, T m, T s", "T y", "y = exp(x - m) / s", "minigrad_softmax")
 _log_softmax = cupy.ElementwiseKernel(
@@ -38,4 +44,4 @@ def softmax_backward(gy, y):
 
 
 def log_softmax_backward(gy, y):
-    return _log_softmax_backward(gy, y, gy.sum(axis=1, keepdims=True))
+    return _log_softmax_backward(gy, y, _sum(gy, axis=1, keepdims=True))
