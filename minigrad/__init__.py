@@ -10,7 +10,7 @@ backward proven by finite differences.
 from minigrad.autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, set_debug  # noqa: F401
 from minigrad.backends import (BackendError, available_backends, current as current_backend,  # noqa: F401
                                set_backend, use_backend)
-from minigrad.tensor import Tensor, tensor  # noqa: F401
+from minigrad.tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
 from minigrad import ops  # noqa: F401  (defines and registers the primitives)
 from minigrad.ops import tensor_methods  # noqa: F401
 from minigrad.ops.random import HostGenerator, manual_seed  # noqa: F401

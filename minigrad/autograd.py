@@ -29,14 +29,20 @@ Contract details that keep op code short:
 - ``ctx.needs_input_grad[i]`` says whether input ``i`` wants a gradient.
 """
 import contextlib
+import threading
 import weakref
 
 from minigrad.backends import backend_of_array
 
 
-class _GradMode:
+class _Modes(threading.local):
+    """Grad mode and debug mode, one setting per thread (the class values are each
+    thread's defaults): ``no_grad()`` in one thread leaves the others recording."""
     enabled = True
     debug = False
+
+
+_GradMode = _Modes()
 
 
 def is_grad_enabled():
@@ -44,6 +50,8 @@ def is_grad_enabled():
 
 
 class _DebugContext(contextlib.ContextDecorator):
+    """What ``set_debug`` returns: the switch already happened; the block (or the
+    decorated function) restores the mode that was there before."""
     def __init__(self, enabled):
         self.enabled = enabled
         self.previous = _GradMode.debug
@@ -55,12 +63,35 @@ class _DebugContext(contextlib.ContextDecorator):
         _GradMode.debug = self.previous
         return False
 
+    def __call__(self, func):
+        # ``@set_debug()`` decorates: undo the switch the call made at decoration time;
+        # each call of the function then switches on and restores what was there
+        _GradMode.debug = self.previous
+        return super().__call__(func)
+
+    def _recreate_cm(self):
+        return _DebugBlock(self.enabled)
+
+
+class _DebugBlock:
+    def __init__(self, enabled):
+        self.enabled = enabled
+
+    def __enter__(self):
+        self.previous = _GradMode.debug
+        _GradMode.debug = self.enabled
+
+    def __exit__(self, *exc):
+        _GradMode.debug = self.previous
+        return False
+
 
 def set_debug(enabled=True):
     """Debug mode: every op checks its outputs and gradients for NaN/inf and raises
     ``FloatingPointError`` naming the op where one first appears. Slower; use it to
-    find where a training run goes wrong. Also a context manager / decorator:
-    ``with minigrad.set_debug(): ...`` (restores the previous mode on exit)."""
+    find where a training run goes wrong. ``minigrad.set_debug()`` switches it on for
+    this thread; ``with minigrad.set_debug(): ...`` only inside the block, and
+    ``@minigrad.set_debug()`` only while the decorated function runs."""
     ctx = _DebugContext(enabled)
     _GradMode.debug = enabled
     return ctx
@@ -91,6 +122,9 @@ class _GradModeContext(contextlib.ContextDecorator):
         _GradMode.enabled = self.previous
         return False
 
+    def _recreate_cm(self):  # a decorated function gets a fresh context per call (recursion, threads)
+        return _GradModeContext(self.enabled)
+
 
 def no_grad():
     """Context manager / decorator: ops inside record nothing on the tape."""
@@ -106,7 +140,7 @@ class Context:
     """What a ``Function`` keeps between its forward and backward."""
 
     __slots__ = ("xp", "backend", "needs_input_grad", "saved_tensors", "_saved_versions",
-                 "_inputs", "__dict__")
+                 "__dict__")
 
     def __init__(self, backend, needs_input_grad):
         self.backend = backend
@@ -116,16 +150,10 @@ class Context:
         self._saved_versions = ()
 
     def save_for_backward(self, *arrays):
-        """Keep arrays for backward. Those that belong to an input tensor are
-        version-checked: changing that tensor in place before backward is an error."""
+        """Keep arrays for backward. Each one that is (a view of) the memory of an input
+        or an output tensor is version-checked: changing that memory in place before
+        backward, through any tensor that shares it, is an error."""
         self.saved_tensors = arrays
-        watched = []
-        for array in arrays:
-            for tensor in self._inputs:
-                if tensor is not None and tensor.data is array:
-                    watched.append((tensor, tensor._version))
-                    break
-        self._saved_versions = tuple(watched)
 
 
 class Node:
@@ -185,7 +213,6 @@ class Function:
             t is not None and t.requires_grad for t in tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
         ctx = Context(backend, needs)
-        ctx._inputs = tensors
         raw = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(raw, tuple)
         ndarray = backend.ndarray  # NumPy returns scalars from 0-d ops and full reductions
@@ -196,15 +223,47 @@ class Function:
         if _GradMode.debug:
             _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
         outputs = [Tensor._wrap(r) for r in (raw if multi else (raw,))]
+        for out in outputs:
+            if out.data.base is not None:
+                _share_version_with_base(out, tensors, ctx.xp)
         if record:
+            if ctx.saved_tensors:
+                ctx._saved_versions = _watch_saved(ctx.saved_tensors, tensors, outputs, ctx.xp)
             node = Node(cls, ctx, [t if n else None for t, n in zip(tensors, needs)], outputs)
             for i, out in enumerate(outputs):
                 if out.dtype.kind in "fc":
                     out.requires_grad = True
                     out._node = node
                     out._out_index = i
-        ctx._inputs = None  # only save_for_backward needs them; _saved_versions keeps the watched
         return tuple(outputs) if multi else outputs[0]
+
+
+def _same_memory(xp, a, b):
+    return a is b or ((a.base is not None or b.base is not None) and xp.may_share_memory(a, b))
+
+
+def _share_version_with_base(out, inputs, xp):
+    """An output that is a view of an input's memory (reshape, slice, transpose) shares
+    that input's version counter, so an in-place change through either is seen by both."""
+    for t in inputs:
+        if t is not None and xp.may_share_memory(out.data, t.data):
+            out._version_box = t._shared_version_box()
+            return
+
+
+def _watch_saved(saved, inputs, outputs, xp):
+    """(version counter, version now) for each saved array that is the memory of an
+    input or output tensor: backward checks none of them changed."""
+    watched = []
+    for array in saved:
+        if not hasattr(array, "base"):
+            continue
+        for t in (*inputs, *outputs):
+            if t is not None and _same_memory(xp, array, t.data):
+                box = t._shared_version_box()
+                watched.append((box, box.value, t.shape))
+                break
+    return tuple(watched)
 
 
 def _raise_mixed_backends(cls, a, b):
@@ -295,12 +354,12 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
                     out._accumulate_grad(slots[i].copy())
                 if wanted is not None and id(out) in wanted:
                     _accumulate(leaf_grads, leaves, out, slots[i])
-        for tensor, version in node.ctx._saved_versions:
-            if tensor._version != version:
+        for box, version, shape in node.ctx._saved_versions:
+            if box.value != version:
                 raise RuntimeError(
-                    f"{node.name}.backward needs a tensor of shape {tuple(tensor.shape)} that "
+                    f"{node.name}.backward needs a tensor of shape {tuple(shape)} that "
                     f"was modified in place after {node.name} used it (version {version} → "
-                    f"{tensor._version}); use an out-of-place op or .clone() before changing it")
+                    f"{box.value}); use an out-of-place op or .clone() before changing it")
         grads = node.function.backward(node.ctx, *slots)
         if not isinstance(grads, tuple):
             grads = (grads,)
@@ -321,10 +380,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
                 j = t._out_index
                 slots[j] = g if slots[j] is None else slots[j] + g
         if not retain_graph:
-            node.ctx.saved_tensors = ()
-            node.ctx._saved_versions = ()
-            node.out_tensors = [None] * node.n_outputs
-            node.freed = True
+            _free(node)
 
     if inputs is not None:
         return [leaf_grads.get(id(t)) for t in inputs]
@@ -340,6 +396,16 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
             stored.add(id(g))
             leaf._accumulate_grad(g)
     return None
+
+
+def _free(node):
+    """After a backward without ``retain_graph``: drop everything the node kept (saved
+    arrays, the context, the input tensors), so that a loss kept after backward
+    (``history.append(loss)``) no longer keeps the step's activations alive."""
+    node.ctx = None
+    node.inputs = ()
+    node.out_tensors = [None] * node.n_outputs
+    node.freed = True
 
 
 def _accumulate(grads, leaves, tensor, g):

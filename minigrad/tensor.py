@@ -11,7 +11,9 @@ class Tensor:
 
     ``Tensor(data, requires_grad=False, dtype=None)`` puts host data (Python
     numbers, lists, NumPy arrays) on the current backend; a CuPy array stays on
-    the GPU. It copies nothing when ``data`` is already an array of that backend. Python floats and float lists
+    the GPU. An array is copied, as ``torch.tensor`` does, so changing it later leaves the
+    tensor alone (``minigrad.from_numpy`` / ``as_tensor`` share memory instead); a Tensor
+    given as ``data`` is shared, not copied (``Parameter(t)`` trains ``t``'s memory). Python floats and float lists
     become float32 (the default floating dtype), Python ints become int64.
     In-place methods (``add_``, ``zero_``, ``x[i] = v``, ...) are not recorded on the
     tape: they are for tensors that need no gradient and for parameter updates
@@ -20,17 +22,27 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_out_index", "_hooks",
-                 "_version", "_retains_grad", "__weakref__", "__dict__")
+                 "_version_box", "_retains_grad", "__weakref__", "__dict__")
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        if isinstance(data, Tensor):
+        source = data if isinstance(data, Tensor) else None
+        if source is not None:
             data = data.data
+        elif isinstance(data, (list, tuple)) and _holds_tensors(data):
+            data = _host_values(data)        # tensor([t1, t2]) of 0-d tensors, as PyTorch
         backend = get_backend("cupy") if _is_device_array(data) else current()
         if dtype is None and not _is_array(data):
             dtype = _default_dtype(data)
-        array = backend.asarray(data, dtype=dtype)
+        if source is not None and (dtype is None or source.dtype == dtype):
+            array = source.data
+        else:
+            array = backend.asarray(data, dtype=dtype)
+            if source is None and _shares_memory(array, data):
+                array = array.copy()
         self._init(array, requires_grad)
+        if source is not None and array is source.data:     # same memory, same version counter
+            self._version_box = source._shared_version_box()
         if requires_grad and array.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got {array.dtype}")
 
@@ -41,7 +53,7 @@ class Tensor:
         self._node = None
         self._out_index = 0
         self._hooks = []
-        self._version = 0
+        self._version_box = None   # made on first need; shared by tensors sharing memory
         self._retains_grad = False
 
     @classmethod
@@ -59,6 +71,23 @@ class Tensor:
 
     def numel(self):
         return self.data.size
+
+    # ------------------------------------------------------------ version counter
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen (through this tensor,
+        its views, its detached aliases or its base): backward compares it with the
+        version an op saved, and refuses to use changed values."""
+        return 0 if self._version_box is None else self._version_box.value
+
+    @_version.setter
+    def _version(self, value):
+        self._shared_version_box().value = value
+
+    def _shared_version_box(self):
+        if self._version_box is None:
+            self._version_box = _VersionCounter()
+        return self._version_box
 
     @property
     def backend(self):
@@ -86,6 +115,14 @@ class Tensor:
             ", requires_grad=True" if self.requires_grad else "")
         body = repr(backend_of_array(self.data).to_numpy(self.data))
         return f"tensor({body}{extra}, backend={self.backend})"
+
+    def __array__(self, dtype=None, copy=None):
+        """``numpy.asarray(t)``: the values as a NumPy array (for a CuPy tensor, a copy
+        brought to the host, as ``t.numpy()``; it waits for the GPU)."""
+        array = self.numpy()
+        if dtype is not None and array.dtype != dtype:
+            return array.astype(dtype)
+        return array.copy() if copy else array
 
     def __bool__(self):
         return bool(self.data)
@@ -118,8 +155,11 @@ class Tensor:
         return self
 
     def detach(self):
-        """The same values, cut from the tape (shares the array)."""
-        return Tensor._wrap(self.data)
+        """The same values, cut from the tape (shares the array and its version counter:
+        an in-place change of the detached tensor is seen by the graph that used this one)."""
+        out = Tensor._wrap(self.data)
+        out._version_box = self._shared_version_box()
+        return out
 
     def retain_grad(self):
         """Keep ``.grad`` on this non-leaf tensor after backward."""
@@ -262,6 +302,13 @@ class Tensor:
         return self.div_(other)
 
 
+class _VersionCounter:
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
 class _HookHandle:
     def __init__(self, hooks, hook):
         self._hooks, self._hook = hooks, hook
@@ -273,6 +320,24 @@ class _HookHandle:
 
 def _is_array(x):
     return hasattr(x, "__array_interface__") or hasattr(x, "__cuda_array_interface__")
+
+
+def _holds_tensors(items):
+    return any(isinstance(i, Tensor) or (isinstance(i, (list, tuple)) and _holds_tensors(i))
+               for i in items)
+
+
+def _host_values(items):
+    """A nested list with every Tensor replaced by its values on the host (keeping its dtype)."""
+    return [i.numpy() if isinstance(i, Tensor) else
+            _host_values(i) if isinstance(i, (list, tuple)) else i for i in items]
+
+
+def _shares_memory(array, data):
+    if array is data:
+        return True
+    return (type(array) is type(data)
+            and backend_of_array(array).xp.may_share_memory(array, data))
 
 
 def _is_device_array(x):
@@ -308,5 +373,30 @@ def _index_array(index, backend):
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """Make a tensor on the current backend (``minigrad.tensor([1., 2.])``)."""
+    """A new tensor on the current backend holding a copy of ``data`` (a number, a
+    nested list, a NumPy/CuPy array or a Tensor), like ``torch.tensor``: changing ``data``
+    afterwards does not change the tensor. ``minigrad.tensor([1., 2.])`` is float32."""
+    if isinstance(data, Tensor):
+        data = data.data.copy() if dtype is None else data.data.astype(dtype)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def as_tensor(data, dtype=None):
+    """``data`` as a tensor, sharing its memory where it can (an array already on the
+    current backend with the right dtype; a Tensor is returned as it is), like
+    ``torch.as_tensor``. Changing the array then changes the tensor."""
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
+        return data
+    backend = get_backend("cupy") if _is_device_array(data) else current()
+    if dtype is None and not _is_array(data):
+        dtype = _default_dtype(data)
+    return Tensor._wrap(backend.asarray(data.data if isinstance(data, Tensor) else data,
+                                        dtype=dtype))
+
+
+def from_numpy(array):
+    """A tensor sharing the memory of the NumPy ``array`` (``torch.from_numpy``); under
+    the CuPy backend the values must be copied to the GPU, so nothing is shared."""
+    if type(array).__module__.split(".")[0] != "numpy" or not hasattr(array, "__array_interface__"):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(current().asarray(array))

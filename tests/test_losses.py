@@ -322,13 +322,13 @@ def _module_pairs(r):
         (nn.L1Penalty(lam=0.1, skip_1d=False), ([x, a.sum(axis=0)],),
          lambda: F.l1_penalty([x, a.sum(axis=0)], lam=0.1)),
     ]
-    arc = nn.ArcFaceLoss(4, 3, s=8.0)
-    sub = nn.SubCenterArcFaceLoss(4, 3, k=2, s=8.0)
-    cos = nn.CosFaceLoss(4, 3)
-    sphere = nn.SphereFaceLoss(4, 3).eval()
-    proxy = nn.ProxyNCALoss(3, 3)
-    center = nn.CenterLoss(3, 3)
-    clip, sig = nn.ClipLoss(), nn.SigLipLoss()
+    arc = nn.ArcFaceLoss(4, 3, s=8.0).double()       # float64 weights for float64 inputs
+    sub = nn.SubCenterArcFaceLoss(4, 3, k=2, s=8.0).double()
+    cos = nn.CosFaceLoss(4, 3).double()
+    sphere = nn.SphereFaceLoss(4, 3).eval().double()
+    proxy = nn.ProxyNCALoss(3, 3).double()
+    center = nn.CenterLoss(3, 3).double()
+    clip, sig = nn.ClipLoss().double(), nn.SigLipLoss().double()
     pairs += [
         (arc, (emb, lab), lambda: F.arcface_loss(emb, arc.weight, lab, s=8.0)),
         (sub, (emb, lab), lambda: F.subcenter_arcface_loss(emb, sub.weight, lab, k=2, s=8.0)),
@@ -426,7 +426,7 @@ def test_center_loss_paper_update(r):
 
 
 def test_sphereface_lambda_schedule():
-    crit = nn.SphereFaceLoss(3, 2)
+    crit = nn.SphereFaceLoss(3, 2).double()
     emb = t([[1.0, 0.2], [0.3, -1.0]])
     crit(emb, np.array([0, 1]))
     assert crit.iteration == 1 and np.isclose(crit.lamb, 1000 / 1.12)
@@ -450,7 +450,7 @@ def test_sphereface_psi_is_monotone_and_continuous():
 
 
 def test_subcenter_cleaning(r):
-    crit = nn.SubCenterArcFaceLoss(3, 4, k=3)
+    crit = nn.SubCenterArcFaceLoss(3, 4, k=3).double()
     emb = r.standard_normal((12, 4))
     y = np.repeat(np.arange(3), 4)
     mask = crit.clean_mask(t(emb), y, max_angle=75.0)

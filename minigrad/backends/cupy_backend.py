@@ -33,8 +33,12 @@ def check_available():
 
 
 def asarray(data, dtype=None):
-    """Convert ``data`` (a list, a scalar, a NumPy or CuPy array) to a CuPy array."""
-    return cupy.asarray(data, dtype=dtype)
+    """Convert ``data`` (a list, a scalar, a NumPy or CuPy array) to a CuPy array; host
+    data is always copied to the GPU (``cupy.array``), a CuPy array is shared when its
+    dtype already fits."""
+    if isinstance(data, cupy.ndarray):
+        return cupy.asarray(data, dtype=dtype)
+    return cupy.array(data, dtype=dtype)
 
 
 def to_numpy(array):
@@ -64,5 +68,5 @@ def special():
 
 def kernels(family):
     """The cupy kernels of ``family`` (see ``minigrad.backends.kernels``)."""
-    from minigrad.backends.kernels import load
-    return load(family, "cupy")
+    from minigrad.backends.kernels import fast
+    return fast(family, "cupy")

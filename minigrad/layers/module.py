@@ -12,11 +12,11 @@ from minigrad.tensor import Tensor
 
 
 class Parameter(Tensor):
-    """A tensor that a ``Module`` trains: ``requires_grad=True`` by default."""
+    """A tensor that a ``Module`` trains: ``requires_grad=True`` by default.
+    ``Parameter(t)`` shares the memory of the tensor ``t`` (as in PyTorch); an array or a
+    list is copied, like ``minigrad.tensor``."""
 
     def __init__(self, data, requires_grad=True):
-        if isinstance(data, Tensor):
-            data = data.data
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -195,6 +195,25 @@ class Module:
                     t.data = moved.data
                     if t.grad is not None:
                         t.grad = t.grad.to(backend)
+        return self
+
+    def float(self):
+        """Cast every floating-point parameter and buffer to float32, in place."""
+        return self._cast_floating("float32")
+
+    def double(self):
+        """Cast every floating-point parameter and buffer to float64, in place (the
+        dtype of gradient checks; inputs must then be float64 too)."""
+        return self._cast_floating("float64")
+
+    def _cast_floating(self, dtype):
+        for module in self.modules():
+            for store in (module._parameters, module._buffers):
+                for t in store.values():
+                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
+                        t.data = t.data.astype(dtype)
+                        if t.grad is not None:
+                            t.grad = t.grad.astype(dtype).detach()
         return self
 
     def cpu(self):

@@ -9,7 +9,9 @@ def as_operand(x, like):
     if isinstance(x, (Tensor, int, float, bool)):
         return x
     from minigrad.backends import backend_of_array
-    return Tensor._wrap(backend_of_array(like.data).asarray(x))
+    from minigrad.tensor import _default_dtype
+    dtype = _default_dtype(x) if isinstance(x, (list, tuple)) else None  # [0.5] is float32
+    return Tensor._wrap(backend_of_array(like.data).asarray(x, dtype=dtype))
 
 
 def normalize_axis(axis, ndim):

@@ -2,6 +2,7 @@
 engine sums them to each input's shape (see ``autograd.sum_to_shape``)."""
 from minigrad.autograd import Function
 from minigrad.backends.kernels.activation_ref import stable_sigmoid
+from minigrad.dtypes import DEFAULT_FLOAT, category, result_type, weak_scalar
 from minigrad.registry import Case, register
 from minigrad.ops._util import as_operand
 from minigrad.tensor import Tensor
@@ -323,10 +324,29 @@ class Cast(Function):
 
 
 # ------------------------------------------------------------------ functional
-def _binary(function, a, b):
+def _binary(function, a, b, true_divide=False):
+    """Apply a two-operand op after PyTorch's type promotion (``minigrad.dtypes``)."""
     if isinstance(a, Tensor):
-        return function.apply(a, as_operand(b, a))
-    return function.apply(as_operand(a, b), b)
+        b = as_operand(weak_scalar(b), a)
+    else:
+        a = as_operand(weak_scalar(a), b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.dtype == b.dtype:
+        dtype = a.dtype
+    else:
+        dtype = result_type(a, b)
+    if true_divide and category(dtype) < 2:
+        dtype = DEFAULT_FLOAT
+    return function.apply(_as_dtype(a, dtype), _as_dtype(b, dtype))
+
+
+def _floating(x):
+    """Float math on an integer or bool tensor computes in the default float dtype, as in
+    PyTorch (``exp(int_tensor)`` is float32), never in integers."""
+    return cast(x, DEFAULT_FLOAT) if category(x.dtype) < 2 else x
+
+
+def _as_dtype(x, dtype):
+    return cast(x, dtype) if isinstance(x, Tensor) and x.dtype != dtype else x
 
 
 def add(a, b):
@@ -345,8 +365,8 @@ def mul(a, b):
 
 
 def div(a, b):
-    """a / b (broadcasting)."""
-    return _binary(Div, a, b)
+    """a / b (broadcasting); integers divide to the default float dtype, as in PyTorch."""
+    return _binary(Div, a, b, true_divide=True)
 
 
 def neg(x):
@@ -361,32 +381,32 @@ def pow(a, b):  # noqa: A001  (the name users type)
 
 def exp(x):
     """eˣ elementwise (see ``Exp`` for the backward)."""
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x):
     """Natural logarithm elementwise."""
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def log1p(x):
     """log(1 + x), accurate near 0."""
-    return Log1p.apply(x)
+    return Log1p.apply(_floating(x))
 
 
 def expm1(x):
     """eˣ - 1, accurate near 0."""
-    return Expm1.apply(x)
+    return Expm1.apply(_floating(x))
 
 
 def sqrt(x):
     """√x elementwise."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def rsqrt(x):
     """1/√x elementwise."""
-    return Rsqrt.apply(x)
+    return Rsqrt.apply(_floating(x))
 
 
 def abs(x):  # noqa: A001
@@ -420,34 +440,35 @@ def where(cond, a, b):
     cond = as_operand(cond, like)
     if isinstance(cond, Tensor) and cond.dtype != bool:
         raise TypeError(f"where: the condition must be boolean, got {cond.dtype}")
-    a = as_operand(a, like)
-    b = as_operand(b, like)
-    return Where.apply(cond, a, b)
+    a = as_operand(weak_scalar(a), like)
+    b = as_operand(weak_scalar(b), like)
+    dtype = result_type(a, b)
+    return Where.apply(cond, _as_dtype(a, dtype), _as_dtype(b, dtype))
 
 
 def sin(x):
     """sin x elementwise."""
-    return Sin.apply(x)
+    return Sin.apply(_floating(x))
 
 
 def cos(x):
     """cos x elementwise."""
-    return Cos.apply(x)
+    return Cos.apply(_floating(x))
 
 
 def tanh(x):
     """tanh x elementwise."""
-    return Tanh.apply(x)
+    return Tanh.apply(_floating(x))
 
 
 def sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ), computed without overflow."""
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(_floating(x))
 
 
 def erf(x):
     """The error function erf x elementwise."""
-    return Erf.apply(x)
+    return Erf.apply(_floating(x))
 
 
 def cast(x, dtype, copy=False):

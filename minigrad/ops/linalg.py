@@ -1,5 +1,6 @@
 """Matrix products: matmul (with NumPy's batched and 1-D rules) and einsum."""
 from minigrad.autograd import Function
+from minigrad.dtypes import check_same_dtype
 from minigrad.registry import Case, register
 from minigrad.ops._util import as_operand
 
@@ -93,7 +94,9 @@ def matmul(a, b):
     from minigrad.tensor import Tensor
     if not isinstance(a, Tensor):
         a = as_operand(a, b)
-    return MatMul.apply(a, as_operand(b, a))
+    b = as_operand(b, a)
+    check_same_dtype("matmul", a, b)
+    return MatMul.apply(a, b)
 
 
 def einsum(spec, *operands):
@@ -107,6 +110,7 @@ def einsum(spec, *operands):
     if len(spec.split("->")[0].split(",")) != len(operands):
         raise ValueError(f"einsum: {spec!r} names {len(spec.split('->')[0].split(','))} "
                          f"operands but {len(operands)} were given")
+    check_same_dtype("einsum", *operands)
     return Einsum.apply(spec, *operands)
 
 
