@@ -2,6 +2,7 @@
 masked_fill, and the integer-valued one_hot."""
 from minigrad.autograd import Function
 from minigrad.backends import backend_of_array
+from minigrad.ops._checks import check_index_range
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor, _index_array
 
@@ -103,23 +104,29 @@ def getitem(x, index):
 
 
 def take_along_axis(x, indices, axis):
-    """Pick ``x[..., indices[...], ...]`` along ``axis`` (``torch.gather``)."""
+    """Pick ``x[..., indices[...], ...]`` along ``axis`` (``torch.gather``); indices must lie
+    in [0, x.shape[axis]) (negative ones raise, as in PyTorch)."""
     idx = indices.data if isinstance(indices, Tensor) else indices
     _check_integer("take_along_axis", idx)
     if getattr(idx, "ndim", None) != x.ndim:
         raise ValueError(f"take_along_axis: indices of shape {getattr(idx, 'shape', None)} need "
                          f"{x.ndim} dimensions, like x of shape {x.shape}")
-    return TakeAlongAxis.apply(x, _like(idx, x), axis % x.ndim)
+    idx, axis = _like(idx, x), axis % x.ndim
+    check_index_range("take_along_axis", idx, x.shape[axis], f"dimension {axis}")
+    return TakeAlongAxis.apply(x, idx, axis)
 
 
 gather = take_along_axis
 
 
 def index_select(x, axis, indices):
-    """Entries of x at ``indices`` along ``axis`` (``torch.index_select``)."""
+    """Entries of x at ``indices`` along ``axis`` (``torch.index_select``); indices must lie
+    in [0, x.shape[axis]) (negative ones raise, as in PyTorch)."""
     idx = indices.data if isinstance(indices, Tensor) else indices
     _check_integer("index_select", idx)
-    return IndexSelect.apply(x, _like(idx, x), axis % x.ndim)
+    idx, axis = _like(idx, x), axis % x.ndim
+    check_index_range("index_select", idx, x.shape[axis], f"dimension {axis}")
+    return IndexSelect.apply(x, idx, axis)
 
 
 def masked_fill(x, mask, value):

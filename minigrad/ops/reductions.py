@@ -65,6 +65,31 @@ class Var(Function):
         return g * centered * (2.0 / ctx.denom)
 
 
+class Std(Function):
+    """σ = √v with v the variance over ``axis`` (``Var``);
+    dσ/dx = (x − m) / ((n − ddof) σ). Where σ = 0 (a constant slice, or one value) every
+    x − m is 0 too: the gradient there is 0, PyTorch's value, not 0/0."""
+    @staticmethod
+    def forward(ctx, x, axis, keepdims, ddof):
+        n = _count(x.shape, axis)
+        if n - ddof <= 0:
+            raise ValueError(f"std: {n} values over axis {axis} with ddof={ddof} "
+                             "leave no degrees of freedom")
+        centered = x - x.mean(axis=axis, keepdims=True)
+        s = ctx.xp.sqrt((centered * centered).sum(axis=axis, keepdims=True) / (n - ddof))
+        ctx.save_for_backward(centered, s)
+        ctx.axis, ctx.keepdims, ctx.denom = axis, keepdims, n - ddof
+        return s if keepdims else s.reshape(_reduced_shape(x.shape, axis))
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        centered, s = ctx.saved_tensors
+        g = expand_reduced(gy, centered.shape, ctx.axis, ctx.keepdims)
+        zero = s == 0
+        return g * centered / (ctx.denom * xp.where(zero, 1, s)) * ~zero
+
+
 class Max(Function):
     """y = max_axis x; the gradient goes to the maximal element(s), split evenly on ties."""
     @staticmethod
@@ -146,9 +171,8 @@ def var(x, axis=None, keepdims=False, ddof=0):
 
 
 def std(x, axis=None, keepdims=False, ddof=0):
-    """Standard deviation √var (its gradient is (x - m) / ((n - ddof) σ))."""
-    from minigrad.ops.elementwise import sqrt
-    return sqrt(var(x, axis, keepdims, ddof))
+    """Standard deviation √var; its gradient (x - m) / ((n - ddof) σ) is 0 where σ = 0."""
+    return Std.apply(x, _axis(axis), keepdims, ddof)
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001

@@ -7,6 +7,7 @@ gradient follows PyTorch (0 at hardtanh's bounds, hardswish's middle piece close
 from minigrad.autograd import Function
 from minigrad.layers.activations.rectifiers import SURVEY, away_from
 from minigrad.layers.module import Module
+from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 
 
@@ -84,6 +85,7 @@ class HardshrinkFn(Function):
 # ------------------------------------------------------------------ functional
 def hardtanh(x, min_val=-1.0, max_val=1.0):
     """x clipped into [min_val, max_val]."""
+    check_floating("hardtanh", x=x)
     if min_val >= max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be below max_val ({max_val})")
     return HardtanhFn.apply(x, float(min_val), float(max_val))
@@ -91,21 +93,25 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 def relu6(x):
     """min(max(0, x), 6) (= hardtanh(x, 0, 6))."""
+    check_floating("relu6", x=x)
     return HardtanhFn.apply(x, 0.0, 6.0)
 
 
 def hardsigmoid(x):
     """clip(x/6 + 1/2, 0, 1)."""
+    check_floating("hardsigmoid", x=x)
     return HardsigmoidFn.apply(x)
 
 
 def hardswish(x):
     """x·relu6(x + 3)/6."""
+    check_floating("hardswish", x=x)
     return HardswishFn.apply(x)
 
 
 def softshrink(x, lambd=0.5):
     """x − lambd·sign(x) where |x| > lambd, 0 elsewhere."""
+    check_floating("softshrink", x=x)
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
     return SoftshrinkFn.apply(x, float(lambd))
@@ -113,6 +119,7 @@ def softshrink(x, lambd=0.5):
 
 def hardshrink(x, lambd=0.5):
     """x where |x| > lambd, 0 elsewhere."""
+    check_floating("hardshrink", x=x)
     return HardshrinkFn.apply(x, float(lambd))
 
 

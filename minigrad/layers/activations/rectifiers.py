@@ -7,6 +7,7 @@ and follows PyTorch's conventions at the kink x = 0 (ReLU: slope 0; Leaky/PReLU:
 from minigrad.autograd import Function
 from minigrad.layers.activations._util import channel_sum, channel_view, filled
 from minigrad.layers.module import Module, Parameter
+from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 
 SURVEY = "Three Decades of Activations: A Comprehensive Survey of 400 Activation Functions for Neural Networks"
@@ -145,31 +146,37 @@ class CeluFn(Function):
 # ------------------------------------------------------------------ functional
 def relu(x):
     """max(0, x) elementwise."""
+    check_floating("relu", x=x)
     return ReluFn.apply(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
     """x for x > 0, negative_slope·x otherwise."""
+    check_floating("leaky_relu", x=x)
     return LeakyReluFn.apply(x, float(negative_slope))
 
 
 def prelu(x, weight):
     """max(0, x) + weight·min(0, x); ``weight`` has 1 value (shared) or one per channel (axis 1)."""
+    check_floating("prelu", x=x, weight=weight)
     return PreluFn.apply(x, weight)
 
 
 def elu(x, alpha=1.0):
     """x for x > 0, alpha·(eˣ − 1) otherwise."""
+    check_floating("elu", x=x)
     return EluFn.apply(x, float(alpha))
 
 
 def selu(x):
     """Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733."""
+    check_floating("selu", x=x)
     return SeluFn.apply(x)
 
 
 def celu(x, alpha=1.0):
     """max(0, x) + min(0, alpha·(e^(x/alpha) − 1))."""
+    check_floating("celu", x=x)
     if alpha <= 0:
         raise ValueError(f"celu: alpha must be positive, got {alpha}")
     return CeluFn.apply(x, float(alpha))

@@ -11,6 +11,7 @@ from minigrad.backends.kernels.activation_ref import stable_sigmoid, stable_soft
 from minigrad.layers.activations._util import channel_sum, channel_view, filled, pick_axis
 from minigrad.layers.activations.rectifiers import SURVEY
 from minigrad.layers.module import Module, Parameter
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import sigmoid, tanh
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
@@ -205,6 +206,7 @@ class TanhshrinkFn(Function):
 # ------------------------------------------------------------------ functional
 def log_sigmoid(x):
     """log σ(x), finite for every finite x."""
+    check_floating("log_sigmoid", x=x)
     return LogSigmoidFn.apply(x)
 
 
@@ -213,6 +215,7 @@ logsigmoid = log_sigmoid  # PyTorch's F.logsigmoid
 
 def softplus(x, beta=1.0, threshold=20.0):
     """(1/beta)·log(1 + e^(beta·x)), and x itself where beta·x > threshold."""
+    check_floating("softplus", x=x)
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive, got {beta}")
     return SoftplusFn.apply(x, float(beta), float(threshold))
@@ -220,12 +223,14 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 def silu(x):
     """x·σ(x) (SiLU, Swish with β = 1)."""
+    check_floating("silu", x=x)
     return SiluFn.apply(x)
 
 
 def swish(x, beta=1.0):
     """x·σ(beta·x). ``beta`` is a float (1 gives SiLU, 1.702 the sigmoid approximation of
     GELU) or a tensor of 1 or C values (axis 1) that can be learned."""
+    check_floating("swish", x=x, beta=beta)
     if isinstance(beta, Tensor):
         return SwishFn.apply(x, beta)
     if beta == 1.0:
@@ -235,6 +240,7 @@ def swish(x, beta=1.0):
 
 def gelu(x, approximate="none"):
     """x·Φ(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    check_floating("gelu", x=x)
     if approximate == "none":
         return GeluFn.apply(x)
     if approximate == "tanh":
@@ -244,26 +250,31 @@ def gelu(x, approximate="none"):
 
 def gelu_tanh(x):
     """½x(1 + tanh(√(2/π)(x + 0.044715x³))), the tanh approximation of GELU."""
+    check_floating("gelu_tanh", x=x)
     return GeluTanhFn.apply(x)
 
 
 def mish(x):
     """x·tanh(softplus(x))."""
+    check_floating("mish", x=x)
     return MishFn.apply(x)
 
 
 def glu(x, axis=None, dim=None):
     """a·σ(b) for the two halves (a, b) of x along ``axis`` (PyTorch: ``dim``; default -1)."""
+    check_floating("glu", x=x)
     return GluFn.apply(x, pick_axis(axis, dim, "glu") % x.ndim)
 
 
 def softsign(x):
     """x/(1 + |x|)."""
+    check_floating("softsign", x=x)
     return SoftsignFn.apply(x)
 
 
 def tanhshrink(x):
     """x − tanh(x)."""
+    check_floating("tanhshrink", x=x)
     return TanhshrinkFn.apply(x)
 
 

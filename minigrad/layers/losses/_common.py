@@ -95,9 +95,24 @@ def int_labels(op, labels, like, n=None, name="labels"):
 
 
 def check_same_shape(op, a, b, names=("input", "target")):
-    if tuple(a.shape) != tuple(b.shape):
-        raise ValueError(f"{op}: {names[0]} of shape {tuple(a.shape)} and {names[1]} of shape "
-                         f"{tuple(b.shape)} must have the same shape")
+    """Raise ValueError unless ``a`` and ``b`` have the same shape. An elementwise loss must
+    not broadcast: a prediction (N, 1) against a target (N,) would silently average over
+    N² pairs."""
+    sa, sb = tuple(a.shape), tuple(b.shape)
+    if sa != sb:
+        both = _broadcast_shape(sa, sb)
+        hint = f" (they would broadcast to {both})" if both is not None else ""
+        raise ValueError(f"{op}: {names[0]} of shape {sa} and {names[1]} of shape {sb} must "
+                         f"have the same shape{hint}")
+
+
+def _broadcast_shape(sa, sb):
+    """The broadcast of two shapes, or None when they do not broadcast."""
+    n = max(len(sa), len(sb))
+    sa, sb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    if any(x != y and 1 not in (x, y) for x, y in zip(sa, sb)):
+        return None
+    return tuple(x if y == 1 else y for x, y in zip(sa, sb))
 
 
 def check_2d(op, x, name="embeddings"):
@@ -182,6 +197,12 @@ def softplus(x):
 def normalize(x, axis=-1, eps=1e-12):
     """x/max(‖x‖₂, eps) along ``axis`` (``F.l2_normalize``)."""
     return l2_normalize(x, axis, eps)
+
+
+def norm(x, axis=-1, keepdims=False):
+    """‖x‖₂ along ``axis`` as x·x̂: the same value, gradient x̂, and gradient 0 at x = 0
+    (PyTorch's norm backward) where √(Σx²) would give 0/0."""
+    return (x * normalize(x, axis)).sum(axis=axis, keepdims=keepdims)
 
 
 class PairwiseSquaredDistance(Function):

@@ -13,6 +13,7 @@ import contextlib
 from minigrad.autograd import enable_grad, grad, no_grad
 from minigrad.layers.losses._common import LossModule, check_reduction, const, log_softmax, xp_of
 from minigrad.layers.losses.classification import cross_entropy, kl_div_loss
+from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -71,6 +72,7 @@ def pgd_adversarial_loss(model, x, y, eps=8 / 255, alpha=None, steps=10, attack=
     the attack differentiates, ``x_adv`` a precomputed adversarial batch."""
     op = "pgd_adversarial_loss"
     check_reduction(op, reduction)
+    check_floating(op, x=x)
     if x_adv is None:
         with _eval_mode(model):
             x_adv = _attack(attack, attack_model or model, x, y, eps, alpha, steps, random_start,
@@ -93,6 +95,7 @@ def trades_loss(model, x, y, beta=6.0, eps=0.031, alpha=0.007, steps=10, random_
     of log(softmax + 1e-12). x_adv is a constant. 'none' gives the per-sample losses."""
     op = "trades_loss"
     check_reduction(op, reduction)
+    check_floating(op, x=x)
     if x_adv is None:
         from minigrad.training import attacks
         with _eval_mode(model):
@@ -125,6 +128,7 @@ def vat_loss(model, x, eps=8.0, xi=1e-6, power_iterations=1, r_adv=None, generat
     distribution and r_adv."""
     op = "vat_loss"
     check_reduction(op, reduction)
+    check_floating(op, x=x)
     ref = attack_model or model
     xp = xp_of(x)
     with no_grad():

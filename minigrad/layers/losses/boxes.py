@@ -11,7 +11,9 @@ be switched on there.
 import math
 
 from minigrad.autograd import Function
-from minigrad.layers.losses._common import LossModule, check_reduction, const, raw, reduce, relu, xp_of
+from minigrad.layers.losses._common import (LossModule, check_reduction, check_same_shape, const,
+                                            raw, reduce, relu, xp_of)
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import maximum, minimum
 from minigrad.registry import Case, register
 
@@ -22,9 +24,11 @@ __all__ = ["iou_loss", "giou_loss", "diou_loss", "ciou_loss", "generalized_box_i
 
 def _check(op, boxes1, boxes2, reduction):
     check_reduction(op, reduction)
-    if boxes1.shape[-1:] != (4,) or tuple(boxes1.shape) != tuple(boxes2.shape):
-        raise ValueError(f"{op}: boxes must be (..., 4) tensors of the same shape in (x1, y1, x2, "
-                         f"y2) form, got {tuple(boxes1.shape)} and {tuple(boxes2.shape)}")
+    check_floating(op, boxes1=boxes1, boxes2=boxes2)
+    check_same_shape(op, boxes1, boxes2, ("boxes1", "boxes2"))
+    if boxes1.shape[-1:] != (4,):
+        raise ValueError(f"{op}: boxes must be (..., 4) tensors in (x1, y1, x2, y2) form, got "
+                         f"boxes1 and boxes2 of shape {tuple(boxes1.shape)}")
 
 
 def _corners(b):
@@ -77,17 +81,20 @@ def diou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
 class AspectAngle(Function):
     """θ = atan(w/h) for h > 0:  ∂θ/∂w = h/(w² + h²),  ∂θ/∂h = −w/(w² + h²).
     ``paper=True`` is the DIoU paper's gradient for CIoU: the factor 1/(w² + h²) is replaced
-    by 1 (it explodes for small boxes), i.e. (h, −w) — a documented rule, not the derivative."""
+    by 1 (it explodes for small boxes), i.e. (h, −w) — a documented rule, not the derivative.
+    Computed as atan2(w, h), the same angle for h > 0 that stays finite for degenerate boxes
+    (h = 0: ±π/2; a point box w = h = 0: 0, with gradient 0 — torchvision gives NaN)."""
     @staticmethod
     def forward(ctx, w, h, paper):
         ctx.save_for_backward(w, h)
         ctx.paper = paper
-        return ctx.xp.arctan(w / h)
+        return ctx.xp.arctan2(w, h)
 
     @staticmethod
     def backward(ctx, g):
         w, h = ctx.saved_tensors
-        scale = g if ctx.paper else g / (w * w + h * h)
+        r2 = w * w + h * h
+        scale = g if ctx.paper else g / ctx.xp.where(r2 > 0, r2, 1)
         return scale * h, -scale * w, None
 
 
@@ -101,7 +108,7 @@ def _ciou_alpha(xp, b1, b2, eps):
         xp.maximum(xp.minimum(y2, gy2) - xp.maximum(y1, gy1), 0)
     union = (x2 - x1) * (y2 - y1) + (gx2 - gx1) * (gy2 - gy1) - inter
     iou = inter / (union + eps)
-    v = (4 / math.pi ** 2) * (xp.arctan((gx2 - gx1) / (gy2 - gy1)) - xp.arctan((x2 - x1) / (y2 - y1))) ** 2
+    v = (4 / math.pi ** 2) * (xp.arctan2(gx2 - gx1, gy2 - gy1) - xp.arctan2(x2 - x1, y2 - y1)) ** 2
     return v / (1 - iou + v + eps)
 
 

@@ -11,11 +11,13 @@ import math
 
 from minigrad.autograd import Function, no_grad
 from minigrad.layers.losses._common import (LossModule, batched_logits, check_reduction,
-                                            class_rows, class_targets, class_unrows, const,
+                                            check_same_shape, class_rows, class_targets,
+                                            class_unrows, const,
                                             log_softmax, log_softmax_array, reduce,
                                             reduce_array, reduction_grad, scalar_param,
                                             sigmoid_array, softplus, softplus_array, xp_of)
 from minigrad.layers.module import Parameter
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import exp, sigmoid
 from minigrad.ops.indexing import take_along_axis
 from minigrad.registry import Case, register
@@ -142,6 +144,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     """
     op = "cross_entropy"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be in [0, 1], got {label_smoothing}")
     input, target, unbatched = batched_logits(op, input, target)
@@ -188,6 +191,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     weights of the kept targets (0 when all are ignored). ∂ℓ_n/∂input[n, c] = −w_{y_n}·1[c = y_n]."""
     op = "nll_loss"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     input, target, unbatched = batched_logits(op, input, target)
     y = class_targets(op, input, target, ignore_index)
     xp = xp_of(input)
@@ -255,10 +259,9 @@ def bce_with_logits(input, target, weight=None, reduction="mean", pos_weight=Non
     Gradient: ∂ℓ/∂z = (w₊t + 1 − t)σ(z) − w₊t (derivation in ``BCEWithLogits``)."""
     op = "bce_with_logits"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     t = target if isinstance(target, Tensor) else const(target, input)
-    if tuple(t.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target of shape {tuple(t.shape)} must have the input's shape "
-                         f"{tuple(input.shape)}")
+    check_same_shape(op, input, t)
     if t.dtype.kind not in "fiub":
         raise TypeError(f"{op}: target must be numeric, got {t.dtype}")
     w = None if weight is None else const(weight, input).data
@@ -276,6 +279,7 @@ def label_smoothing_ce(input, target, smoothing=0.1, reduction="mean"):
     L = −Σ_k q_ε,k log p_k, so ∂L/∂z = p − q_ε. ε = 0.1 by default. This is
     ``cross_entropy(input, target, label_smoothing=ε)``; the two-stage schedule (TSLA:
     ε for the first epochs, then 0) lives in ``LabelSmoothingCrossEntropy``."""
+    check_floating("label_smoothing_ce", input=input)
     return cross_entropy(input, target, reduction=reduction, label_smoothing=smoothing)
 
 
@@ -332,10 +336,9 @@ def kl_div_loss(input, target, reduction="mean", log_target=False):
     Derivation of the pointwise gradients in ``KLDiv``."""
     op = "kl_div_loss"
     check_reduction(op, reduction, ("mean", "batchmean", "sum", "none"))
+    check_floating(op, input=input)
     t = target if isinstance(target, Tensor) else const(target, input)
-    if tuple(t.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target of shape {tuple(t.shape)} must have the input's shape "
-                         f"{tuple(input.shape)}")
+    check_same_shape(op, input, t)
     return KLDiv.apply(input, t, bool(log_target), reduction)
 
 
@@ -350,6 +353,7 @@ def temperature_scaling(logits, target, temperature, reduction="mean"):
         ∂/∂T CE(z/T, y) = Σ_k (softmax(z/T)_k − q_k)·(−z_k/T²)
     (the CE gradient (p − q) chained through z/T). ``TemperatureScaling`` parameterises
     T = eᵗ (so dt = T·dT) and fits it; ``expected_calibration_error`` measures the result."""
+    check_floating("temperature_scaling", logits=logits)
     return cross_entropy(logits / scalar_param(temperature, logits), target, reduction=reduction)
 
 
@@ -383,6 +387,7 @@ def mixup_loss(input, target_a, target_b, lam, reduction="mean", label_smoothing
     labels is λ·CE(z, y_a) + (1 − λ)·CE(z, y_b) (CE is linear in the target).
     ∂/∂z = p − ỹ; λ, the permutation and the box are constants. Make the batch with
     ``minigrad.training.mixup`` or ``minigrad.training.cutmix`` (both return x̃, y_a, y_b, λ)."""
+    check_floating("mixup_loss", input=input)
     lam = float(lam)
     kw = dict(reduction=reduction, label_smoothing=label_smoothing)
     return lam * cross_entropy(input, target_a, **kw) + (1 - lam) * cross_entropy(input, target_b, **kw)
@@ -397,6 +402,7 @@ def entropy_loss(input, activation="softmax", reduction="mean"):
     'none' gives one entropy per sample (and position)."""
     op = "entropy_loss"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     if input.ndim < 2:
         raise ValueError(f"{op}: logits must be (N, C, ...), got shape {tuple(input.shape)}")
     if activation == "softmax":

@@ -9,10 +9,10 @@ LSE — never with a large finite constant — so they get exactly zero weight a
 import math
 
 from minigrad.autograd import no_grad
-from minigrad.layers.losses._common import (LossModule, check_2d, check_reduction, const,
-                                            int_labels, normalize, reduce, scalar_param,
-                                            softplus,
-                                            xp_of)
+from minigrad.layers.losses._common import (LossModule, check_2d, check_reduction,
+                                            check_same_shape, const, int_labels, normalize,
+                                            reduce, scalar_param, softplus, xp_of)
+from minigrad.ops._checks import check_floating
 from minigrad.layers.losses.classification import cross_entropy
 from minigrad.layers.module import Parameter
 from minigrad.ops.elementwise import clip, exp
@@ -60,10 +60,9 @@ def info_nce_loss(query, positive_key, negative_keys=None, temperature=0.5, redu
     through the similarities and the normalisation."""
     op = "info_nce_loss"
     check_reduction(op, reduction)
+    check_floating(op, query=query, positive_key=positive_key, negative_keys=negative_keys)
     check_2d(op, query, "query")
-    if tuple(positive_key.shape) != tuple(query.shape):
-        raise ValueError(f"{op}: positive_key of shape {tuple(positive_key.shape)} must match the "
-                         f"query's shape {tuple(query.shape)}")
+    check_same_shape(op, query, positive_key, ("query", "positive_key"))
     xp = xp_of(query)
     q = normalize(query) if normalize_inputs else query
     k = normalize(positive_key) if normalize_inputs else positive_key
@@ -115,10 +114,9 @@ def clip_loss(image_features, text_features, logit_scale, reduction="mean",
     axes; ∂L/∂t = Σ ∂L/∂logits ⊙ logits. 'none' gives ½(ℓ_img,i + ℓ_txt,i) per pair."""
     op = "clip_loss"
     check_reduction(op, reduction)
+    check_floating(op, image_features=image_features, text_features=text_features)
     check_2d(op, image_features, "image_features")
-    if tuple(text_features.shape) != tuple(image_features.shape):
-        raise ValueError(f"{op}: text_features of shape {tuple(text_features.shape)} must match "
-                         f"image_features of shape {tuple(image_features.shape)}")
+    check_same_shape(op, image_features, text_features, ("image_features", "text_features"))
     img = normalize(image_features) if normalize_inputs else image_features
     txt = normalize(text_features) if normalize_inputs else text_features
     scale = exp(clip(_scalar(logit_scale, image_features), None, math.log(max_logit_scale)))
@@ -141,6 +139,7 @@ def supcon_loss(features, labels=None, temperature=0.07, base_temperature=0.07,
     anchors as the official code does. Backward: (p − q/|P|)/τ through the similarities."""
     op = "supcon_loss"
     check_reduction(op, reduction)
+    check_floating(op, features=features)
     if features.ndim == 2:
         features = features.reshape(features.shape[0], 1, features.shape[1])
     if features.ndim != 3:
@@ -184,10 +183,9 @@ def siglip_loss(image_features, text_features, logit_scale, logit_bias, reductio
     normalisation Σ/B (not Σ/B²); 'sum' is Σ; 'none' the (B, B) matrix."""
     op = "siglip_loss"
     check_reduction(op, reduction)
+    check_floating(op, image_features=image_features, text_features=text_features)
     check_2d(op, image_features, "image_features")
-    if tuple(text_features.shape) != tuple(image_features.shape):
-        raise ValueError(f"{op}: text_features of shape {tuple(text_features.shape)} must match "
-                         f"image_features of shape {tuple(image_features.shape)}")
+    check_same_shape(op, image_features, text_features, ("image_features", "text_features"))
     xp = xp_of(image_features)
     b = image_features.shape[0]
     img = normalize(image_features) if normalize_inputs else image_features
@@ -209,9 +207,9 @@ def byol_loss(online_prediction, target_projection, reduction="mean"):
     −2(I − q̂q̂ᵀ)ẑ/‖q‖ (the normalisation backward of the cosine)."""
     op = "byol_loss"
     check_reduction(op, reduction)
-    if tuple(online_prediction.shape) != tuple(target_projection.shape):
-        raise ValueError(f"{op}: online_prediction of shape {tuple(online_prediction.shape)} and "
-                         f"target_projection of shape {tuple(target_projection.shape)} must match")
+    check_floating(op, online_prediction=online_prediction, target_projection=target_projection)
+    check_same_shape(op, online_prediction, target_projection,
+                     ("online_prediction", "target_projection"))
     target = target_projection.detach() if isinstance(target_projection, Tensor) else \
         const(target_projection, online_prediction)
     cos = (normalize(online_prediction) * normalize(target)).sum(axis=-1)

@@ -1,5 +1,7 @@
 """Knowledge distillation (Hinton et al. 2015) and function matching."""
-from minigrad.layers.losses._common import LossModule, check_reduction, const, log_softmax, reduce
+from minigrad.layers.losses._common import (LossModule, check_reduction, check_same_shape, const,
+                                            log_softmax, reduce)
+from minigrad.ops._checks import check_floating
 from minigrad.layers.losses.classification import cross_entropy, kl_div_loss
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
@@ -20,9 +22,8 @@ def kd_loss(student_logits, teacher_logits, target=None, temperature=4.0, alpha=
     The KL is computed from two log-softmaxes (``log_target=True``), stable for any logits."""
     op = "kd_loss"
     check_reduction(op, reduction)
-    if tuple(teacher_logits.shape) != tuple(student_logits.shape):
-        raise ValueError(f"{op}: teacher logits of shape {tuple(teacher_logits.shape)} must match "
-                         f"the student's {tuple(student_logits.shape)}")
+    check_floating(op, student_logits=student_logits, teacher_logits=teacher_logits)
+    check_same_shape(op, student_logits, teacher_logits, ("student_logits", "teacher_logits"))
     teacher = teacher_logits.detach() if isinstance(teacher_logits, Tensor) else \
         const(teacher_logits, student_logits)
     t = float(temperature)

@@ -3,9 +3,11 @@
 Ridnik et al. 2021). Each is a ``Function`` with a hand-derived backward."""
 from minigrad.autograd import Function
 from minigrad.layers.losses._common import (LossModule, batched_logits, check_reduction,
-                                            class_rows, class_targets, class_unrows, const,
-                                            log_softmax_array, reduce_array, reduction_grad,
-                                            sigmoid_array, softplus_array)
+                                            check_same_shape, class_rows, class_targets,
+                                            class_unrows, const, log_softmax_array,
+                                            reduce_array, reduction_grad, sigmoid_array,
+                                            softplus_array)
+from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -57,10 +59,9 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
     −log((1 − π)/π), π = 0.01. Targets get no gradient. Backward: see ``SigmoidFocal``."""
     op = "sigmoid_focal_loss"
     check_reduction(op, reduction)
+    check_floating(op, inputs=inputs)
     t = const(targets, inputs)
-    if tuple(t.shape) != tuple(inputs.shape):
-        raise ValueError(f"{op}: targets of shape {tuple(t.shape)} must have the inputs' shape "
-                         f"{tuple(inputs.shape)}")
+    check_same_shape(op, inputs, t, ("inputs", "targets"))
     return SigmoidFocal.apply(inputs, t, float(alpha), float(gamma), reduction)
 
 
@@ -110,6 +111,7 @@ def softmax_focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
     Used as a long-tail baseline (Saddle-LongTail). Backward: see ``SoftmaxFocal``."""
     op = "softmax_focal_loss"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     input, target, unbatched = batched_logits(op, input, target)
     y = class_targets(op, input, target)
     a = None if alpha is None else const(alpha, input).data
@@ -176,10 +178,9 @@ def asymmetric_loss(input, target, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=
     ``disable_torch_grad_focal_loss`` (focusing weights without gradient). See ``Asymmetric``."""
     op = "asymmetric_loss"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     y = const(target, input)
-    if tuple(y.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target of shape {tuple(y.shape)} must have the input's shape "
-                         f"{tuple(input.shape)}")
+    check_same_shape(op, input, y)
     return Asymmetric.apply(input, y, float(gamma_neg), float(gamma_pos), float(clip or 0.0),
                             float(eps), bool(detach_focal), reduction)
 

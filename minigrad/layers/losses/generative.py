@@ -4,8 +4,9 @@ Wasserstein). Compositions of registered ops; sampled noise is an argument (or d
 the helpers ``reparameterize`` / ``noisy_sample``), never drawn inside a loss, so each
 loss is a deterministic function its finite-difference check can hold fixed."""
 from minigrad.autograd import no_grad
-from minigrad.layers.losses._common import (LossModule, check_reduction, const, reduce, relu,
-                                            softplus, xp_of)
+from minigrad.layers.losses._common import (LossModule, check_reduction, check_same_shape, const,
+                                            reduce, relu, softplus, xp_of)
+from minigrad.ops._checks import check_floating
 from minigrad.layers.losses.classification import bce_with_logits
 from minigrad.ops.elementwise import exp
 from minigrad.registry import Case, register
@@ -30,9 +31,11 @@ def gaussian_kl_loss(mu, logvar, mu2=None, logvar2=None, reduction="mean"):
     term; the VAE regulariser.) 'none' gives one KL per sample."""
     op = "gaussian_kl_loss"
     check_reduction(op, reduction)
-    if tuple(logvar.shape) != tuple(mu.shape):
-        raise ValueError(f"{op}: mu of shape {tuple(mu.shape)} and logvar of shape "
-                         f"{tuple(logvar.shape)} must match")
+    check_floating(op, mu=mu, logvar=logvar, mu2=mu2, logvar2=logvar2)
+    check_same_shape(op, mu, logvar, ("mu", "logvar"))
+    for name, other in (("mu2", mu2), ("logvar2", logvar2)):
+        if other is not None:
+            check_same_shape(op, mu, other, ("mu", name))
     if mu2 is None and logvar2 is None:
         kl = (mu * mu + exp(logvar) - 1.0 - logvar) * 0.5
     else:
@@ -64,10 +67,12 @@ def vae_elbo_loss(recon, x, mu, logvar, likelihood="bernoulli", sigma_x=1.0, bet
     directly (KL) and through z (reparameterisation)."""
     op = "vae_elbo_loss"
     check_reduction(op, reduction)
+    check_floating(op, recon=recon, mu=mu, logvar=logvar)
     target = x if isinstance(x, Tensor) else const(x, recon, recon.dtype)
-    if mu.shape[0] != recon.shape[0] or tuple(target.shape) != tuple(recon.shape):
+    check_same_shape(op, recon, target, ("recon", "x"))
+    if mu.shape[0] != recon.shape[0]:
         raise ValueError(f"{op}: recon {tuple(recon.shape)}, x {tuple(target.shape)} and mu "
-                         f"{tuple(mu.shape)} must share the batch axis (and recon the shape of x)")
+                         f"{tuple(mu.shape)} must share the batch axis")
     if likelihood == "bernoulli":
         rec = _per_sample_sum(bce_with_logits(recon, target, reduction="none"))
     elif likelihood == "gaussian":
@@ -97,7 +102,9 @@ def denoising_score_matching_loss(prediction, noise, sigma=None, parameterizatio
     ``mse_loss``; ``sigma`` is per sample (N,) or a scalar. ε and t are constants."""
     op = "denoising_score_matching_loss"
     check_reduction(op, reduction)
+    check_floating(op, prediction=prediction)
     eps = noise.detach() if isinstance(noise, Tensor) else const(noise, prediction, prediction.dtype)
+    check_same_shape(op, prediction, eps, ("prediction", "noise"))
     if parameterization == "epsilon":
         r = prediction - eps
     elif parameterization == "score":
@@ -115,6 +122,7 @@ def denoising_score_matching_loss(prediction, noise, sigma=None, parameterizatio
 
 def _gan(op, real_logits, fake_logits, mode, reduction, d_real, d_fake, g_fake):
     check_reduction(op, reduction)
+    check_floating(op, real_logits=real_logits, fake_logits=fake_logits)
     if mode == "generator":
         return reduce(g_fake(fake_logits), reduction, op)
     if mode != "discriminator":

@@ -3,8 +3,9 @@ hinge, and the multi-class hinges of Crammer–Singer (the largest violation) an
 Weston–Watkins (the sum of violations). Compositions of registered ops."""
 import math
 
-from minigrad.layers.losses._common import (LossModule, check_reduction, class_targets, const,
-                                            reduce, relu, xp_of)
+from minigrad.layers.losses._common import (LossModule, check_reduction, check_same_shape,
+                                            class_targets, const, reduce, relu, xp_of)
+from minigrad.ops._checks import check_floating
 from minigrad.ops.indexing import masked_fill, take_along_axis
 from minigrad.ops.reductions import max as reduce_max
 from minigrad.registry import Case, register
@@ -21,10 +22,9 @@ def hinge_loss(input, target, margin=1.0, power=1, reduction="mean"):
     where the margin is violated, 0 elsewhere (0 at the kink)."""
     op = "hinge_loss"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     y = const(target, input, input.dtype)
-    if tuple(y.shape) != tuple(input.shape):
-        raise ValueError(f"{op}: target of shape {tuple(y.shape)} must have the input's shape "
-                         f"{tuple(input.shape)}")
+    check_same_shape(op, input, y)
     if power not in (1, 2):
         raise ValueError(f"{op}: power must be 1 or 2, got {power}")
     loss = relu(margin - y * input)
@@ -34,6 +34,7 @@ def hinge_loss(input, target, margin=1.0, power=1, reduction="mean"):
 
 
 def _target_logit(op, input, target):
+    check_floating(op, input=input)
     if input.ndim != 2:
         raise ValueError(f"{op}: scores must be (N, C), got shape {tuple(input.shape)}")
     y = class_targets(op, input, target)

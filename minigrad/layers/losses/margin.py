@@ -11,9 +11,10 @@ column only and the result goes through ``cross_entropy``.
 import math
 
 from minigrad.layers.losses._common import (LossModule, check_2d, check_reduction, const,
-                                            int_labels, normalize, xp_of)
+                                            int_labels, norm as l2_norm, normalize, xp_of)
 from minigrad.layers.losses.classification import cross_entropy
 from minigrad.layers.module import Parameter
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import clip, sqrt, where
 from minigrad.ops.indexing import take_along_axis
 from minigrad.ops.reductions import max as reduce_max
@@ -25,6 +26,7 @@ __all__ = ["arcface_loss", "subcenter_arcface_loss", "cosface_loss", "sphereface
 
 
 def _check(op, embeddings, weight, target, rows_per_class=1):
+    check_floating(op, embeddings=embeddings, weight=weight)
     check_2d(op, embeddings)
     check_2d(op, weight, "weight")
     if weight.shape[1] != embeddings.shape[1]:
@@ -129,13 +131,14 @@ def sphereface_loss(embeddings, weight, target, m=4, lamb=0.0, reduction="mean")
     the forward values), and ψ is C¹ at the boundaries (sin mθ = 0 there). λ (``lamb``) is
     annealed during training — ``SphereFaceLoss`` does it with the official schedule
     λ = max(λ_min, base·(1 + γ·it)^(−power)), base 1000, γ = 0.12, power 1, λ_min = 5;
-    λ = 0 is the pure A-Softmax margin."""
+    λ = 0 is the pure A-Softmax margin. ‖x‖ is taken as x·x̂ (``_common.norm``): a zero
+    embedding gives logits 0 and gradient 0, not √0's 0/0 (which made the whole batch NaN)."""
     op = "sphereface_loss"
     check_reduction(op, reduction)
     y, onehot = _check(op, embeddings, weight, target)
     xw = embeddings @ normalize(weight).T                       # ‖x‖·cosθ
-    norm = sqrt((embeddings * embeddings).sum(axis=1, keepdims=True))
-    cos = clip(xw / norm, -1.0, 1.0)
+    norm = l2_norm(embeddings, axis=1, keepdims=True)
+    cos = _cosines(embeddings, weight)
     cy = take_along_axis(cos, Tensor._wrap(y[:, None]), 1)
     xp = xp_of(embeddings)
     k = xp.floor(m * xp.arccos(xp.clip(cy.data, -1, 1)) / math.pi)

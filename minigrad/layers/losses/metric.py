@@ -11,11 +11,13 @@ to the embeddings, so backward runs and returns zero gradients — never NaN.
 import math
 
 from minigrad.autograd import Function, no_grad
-from minigrad.layers.losses._common import (LossModule, check_2d, check_reduction, const,
-                                            int_labels, normalize, pairwise_sq_distances, raw,
-                                            reduce, reduction_grad, reduce_array, relu,
+from minigrad.layers.losses._common import (LossModule, check_2d, check_reduction,
+                                            check_same_shape, const, int_labels,
+                                            norm as l2_norm, normalize, pairwise_sq_distances,
+                                            raw, reduce, reduction_grad, reduce_array, relu,
                                             same_label_masks, softplus, xp_of, zero_loss)
 from minigrad.layers.module import Parameter
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import abs as tabs, minimum, sqrt, where
 from minigrad.ops.indexing import masked_fill, take_along_axis
 from minigrad.ops.reductions import logsumexp
@@ -87,6 +89,7 @@ def center_loss(features, labels, centers, reduction="mean", center_update="grad
     ``CenterLossFunction``), while features always get the exact gradient x_i − c_{y_i}."""
     op = "center_loss"
     check_reduction(op, reduction)
+    check_floating(op, features=features, centers=centers)
     check_2d(op, features, "features")
     if center_update not in ("gradient", "paper"):
         raise ValueError(f"{op}: center_update must be 'gradient' or 'paper', got {center_update!r}")
@@ -121,6 +124,7 @@ def _cosine_similarities(op, embeddings, labels, reduction):
     """Check the arguments of a pair-based loss on (N, D) embeddings; return (xp, N, the
     integer labels as an array, S) with S = x̂x̂ᵀ the cosine similarities (a tensor)."""
     check_reduction(op, reduction)
+    check_floating(op, embeddings=embeddings)
     check_2d(op, embeddings)
     n = embeddings.shape[0]
     y = int_labels(op, labels, embeddings, n)
@@ -161,6 +165,7 @@ def contrastive_pair_loss(embeddings, labels, margin=1.0, eps=1e-12, reduction="
     pair losses in row-major (i, j) order; a batch of fewer than 2 samples gives 0."""
     op = "contrastive_pair_loss"
     check_reduction(op, reduction)
+    check_floating(op, embeddings=embeddings)
     check_2d(op, embeddings)
     xp = xp_of(embeddings)
     n = embeddings.shape[0]
@@ -176,10 +181,11 @@ def contrastive_pair_loss(embeddings, labels, margin=1.0, eps=1e-12, reduction="
 
 # ------------------------------------------------------------------ triplet
 def _lp_distance(a, b, p, eps):
-    """PyTorch's ``pairwise_distance``: ‖a − b + eps‖_p over the last axis."""
+    """PyTorch's ``pairwise_distance``: ‖a − b + eps‖_p over the last axis (for p = 2 with
+    gradient 0 where a − b + eps = 0, as in PyTorch, rather than √0's 0/0)."""
     diff = a - b + eps
     if p == 2:
-        return sqrt((diff * diff).sum(axis=-1))
+        return l2_norm(diff, axis=-1)
     return ((tabs(diff) ** p).sum(axis=-1)) ** (1.0 / p)
 
 
@@ -224,9 +230,13 @@ def triplet_margin_loss(anchor, positive, negative=None, margin=1.0, p=2, eps=1e
     """
     op = "triplet_margin_loss"
     check_reduction(op, reduction)
+    check_floating(op, anchor=anchor)
     if negative is not None:
         positive = positive if isinstance(positive, Tensor) else const(positive, anchor, anchor.dtype)
         negative = negative if isinstance(negative, Tensor) else const(negative, anchor, anchor.dtype)
+        check_floating(op, positive=positive, negative=negative)
+        check_same_shape(op, anchor, positive, ("anchor", "positive"))
+        check_same_shape(op, anchor, negative, ("anchor", "negative"))
         d_ap = _lp_distance(anchor, positive, p, eps)
         d_an = _lp_distance(anchor, negative, p, eps)
         if swap:
@@ -257,6 +267,7 @@ def proxy_nca_loss(embeddings, labels, proxies, softmax_scale=1.0, reduction="me
     two normalisations."""
     op = "proxy_nca_loss"
     check_reduction(op, reduction)
+    check_floating(op, embeddings=embeddings, proxies=proxies)
     check_2d(op, embeddings)
     check_2d(op, proxies, "proxies")
     if proxies.shape[0] < 2 or proxies.shape[1] != embeddings.shape[1]:

@@ -2,12 +2,16 @@
 smooth-L1, log-cosh (fused ``Function``s with hand-derived backwards, gradients to both
 arguments), and quantile, Poisson NLL, Gaussian NLL, cosine embedding, RMSE, MAPE and
 MSLE as short compositions of registered ops. PyTorch's names and defaults where PyTorch
-has the loss; the target broadcasts against the input as in PyTorch."""
+has the loss. The target must have the input's shape: PyTorch only warns and broadcasts
+there, and a prediction (N, 1) against a target (N,) would average N² wrong pairs. The
+exceptions are documented where PyTorch defines a broadcast on purpose (Gaussian NLL's
+target and var, multi-quantile heads)."""
 import math
 
 from minigrad.autograd import Function
-from minigrad.layers.losses._common import (LossModule, check_reduction, const, reduce,
-                                            reduce_array, reduction_grad, relu, xp_of)
+from minigrad.layers.losses._common import (LossModule, check_reduction, check_same_shape, const,
+                                            reduce, reduce_array, reduction_grad, relu, xp_of)
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import abs as tabs, clip, exp, log, log1p, maximum, sqrt, where
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
@@ -25,6 +29,14 @@ def _target(op, input, target):
     if isinstance(target, Tensor) and target.dtype.kind == "f":
         return target
     return const(target, input, input.dtype)
+
+
+def _same_shape_target(op, input, target):
+    """A floating-point ``input`` and the target (``_target``), checked to have its shape."""
+    check_floating(op, input=input)
+    y = _target(op, input, target)
+    check_same_shape(op, input, y)
+    return y
 
 
 def _residual_backward(ctx, gy, dr):
@@ -104,13 +116,13 @@ class LogCosh(Function):
 def mse_loss(input, target, reduction="mean"):
     """Mean squared error mean((x − y)²) (PyTorch's ``F.mse_loss``); gradient 2(x − y)/n."""
     check_reduction("mse_loss", reduction)
-    return MSE.apply(input, _target("mse_loss", input, target), reduction)
+    return MSE.apply(input, _same_shape_target("mse_loss", input, target), reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error mean(|x − y|) (``F.l1_loss``); subgradient sign(x − y)/n, 0 at 0."""
     check_reduction("l1_loss", reduction)
-    return L1.apply(input, _target("l1_loss", input, target), reduction)
+    return L1.apply(input, _same_shape_target("l1_loss", input, target), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -118,7 +130,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
-    return Huber.apply(input, _target("huber_loss", input, target), float(delta), 1.0, reduction)
+    return Huber.apply(input, _same_shape_target("huber_loss", input, target), float(delta), 1.0,
+                       reduction)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -126,15 +139,15 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     check_reduction("smooth_l1_loss", reduction)
     if beta == 0:
         return l1_loss(input, target, reduction)
-    return Huber.apply(input, _target("smooth_l1_loss", input, target), float(beta), float(beta),
-                       reduction)
+    return Huber.apply(input, _same_shape_target("smooth_l1_loss", input, target), float(beta),
+                       float(beta), reduction)
 
 
 def log_cosh_loss(input, target, reduction="mean"):
     """Log-cosh loss mean(log cosh(x − y)) (keras ``LogCosh``): quadratic near 0, linear far
     away, smooth everywhere; gradient tanh(x − y)."""
     check_reduction("log_cosh_loss", reduction)
-    return LogCosh.apply(input, _target("log_cosh_loss", input, target), reduction)
+    return LogCosh.apply(input, _same_shape_target("log_cosh_loss", input, target), reduction)
 
 
 def quantile_loss(input, target, quantiles=0.5, reduction="mean"):
@@ -143,16 +156,23 @@ def quantile_loss(input, target, quantiles=0.5, reduction="mean"):
     head) and ``target`` (...) or (..., 1). Subgradient ∂ρ/∂ŷ = −q for r > 0, 1 − q for r < 0."""
     op = "quantile_loss"
     check_reduction(op, reduction)
-    y = _target(op, input, target)
     if isinstance(quantiles, (int, float)):
+        y = _same_shape_target(op, input, target)
         q = float(quantiles)
         if not 0 < q < 1:
             raise ValueError(f"{op}: quantile must be in (0, 1), got {q}")
     else:
+        check_floating(op, input=input)
+        y = _target(op, input, target)
         levels = [float(v) for v in quantiles]
-        if input.shape[-1] != len(levels):
+        if input.ndim == 0 or input.shape[-1] != len(levels):
             raise ValueError(f"{op}: input of shape {tuple(input.shape)} must end with one column "
                              f"per quantile ({len(levels)})")
+        head = tuple(input.shape[:-1])
+        if tuple(y.shape) not in (head, head + (1,)):
+            raise ValueError(f"{op}: target of shape {tuple(y.shape)} for a {len(levels)}-quantile "
+                             f"input of shape {tuple(input.shape)} must have shape {head} or "
+                             f"{head + (1,)}")
         q = const(xp_of(input).asarray(levels, dtype=input.dtype), input)
         if y.ndim == input.ndim - 1:
             y = y.reshape(tuple(y.shape) + (1,))
@@ -166,7 +186,7 @@ def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduct
     y·log y − y + ½log(2πy) where y > 1. Gradients eˣ − y, or 1 − y/(x + eps)."""
     op = "poisson_nll_loss"
     check_reduction(op, reduction)
-    y = _target(op, input, target)
+    y = _same_shape_target(op, input, target)
     loss = exp(input) - y * input if log_input else input - y * log(input + eps)
     if full:
         big = y.data > 1
@@ -180,14 +200,24 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     """Gaussian negative log-likelihood with a predicted variance (``F.gaussian_nll_loss``):
         ℓ = ½(log σ² + (y − μ)²/σ²)  (+ ½log 2π with ``full``),  σ² = max(var, eps).
     ``var`` has the input's shape, or one fewer (trailing) dimension / a trailing 1
-    (homoscedastic over the last axis). ∂ℓ/∂μ = (μ − y)/σ², ∂ℓ/∂σ² = ½(1/σ² − (y − μ)²/σ⁴).
+    (homoscedastic over the last axis), or is a Python number; ``target`` has the input's
+    shape, or that shape with some axes of size 1 (several predictions of one sample): the
+    broadcasts PyTorch documents, and no others. ∂ℓ/∂μ = (μ − y)/σ²,
+    ∂ℓ/∂σ² = ½(1/σ² − (y − μ)²/σ⁴).
     The clamp gives zero gradient to variances below eps (PyTorch clamps without gradient
     masking; the catalog specifies the clamp's true derivative)."""
     op = "gaussian_nll_loss"
     check_reduction(op, reduction)
+    check_floating(op, input=input)
     y = _target(op, input, target)
+    if y.ndim != input.ndim or any(t not in (1, n) for t, n in zip(y.shape, input.shape)):
+        raise ValueError(f"{op}: input of shape {tuple(input.shape)} and target of shape "
+                         f"{tuple(y.shape)}: the target needs the input's shape (or that shape "
+                         f"with axes of size 1)")
     v = _target(op, input, var)
-    if tuple(v.shape) != tuple(input.shape):
+    if isinstance(var, (int, float)):
+        v = v.reshape((1,) * input.ndim)
+    elif tuple(v.shape) != tuple(input.shape):
         if tuple(v.shape) == tuple(input.shape[:-1]):
             v = v.reshape(tuple(v.shape) + (1,))
         elif not (tuple(v.shape[:-1]) == tuple(input.shape[:-1]) and v.shape[-1] == 1):
@@ -211,7 +241,13 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     Gradient through both inputs by the quotient rule; hinge kink at cos = margin."""
     op = "cosine_embedding_loss"
     check_reduction(op, reduction)
+    check_floating(op, input1=input1, input2=input2)
+    check_same_shape(op, input1, input2, ("input1", "input2"))
     yd = const(target, input1).data
+    if tuple(yd.shape) != tuple(input1.shape[:-1]):
+        raise ValueError(f"{op}: target of shape {tuple(yd.shape)} must have one label per pair, "
+                         f"shape {tuple(input1.shape[:-1])}, for inputs of shape "
+                         f"{tuple(input1.shape)}")
     dot = (input1 * input2).sum(axis=-1)
     norms = ((input1 * input1).sum(axis=-1) + 1e-12) * ((input2 * input2).sum(axis=-1) + 1e-12)
     cos = dot / sqrt(norms)
@@ -223,21 +259,23 @@ def rmse_loss(input, target, eps=1e-12, normalization=None):
     """Root mean squared error √(mean((y − ŷ)²) + eps) over every element (a scalar; eps keeps
     the gradient −r/(n·RMSE) finite at 0). ``normalization``: None (RMSE), 'mean'
     (NRMSE = RMSE/ȳ), 'range' (RMSE/(max y − min y)), 'relative' (RRMSE = √(Σr²/Σŷ²), the
-    error relative to the scale of the predictions, as in the survey's reference code);
-    target-based normalisers are constants."""
+    error relative to the scale of the predictions, as in the survey's reference code; Σŷ² is
+    clamped below at eps); target-based normalisers are constants, and a zero one raises."""
     op = "rmse_loss"
-    y = _target(op, input, target)
+    y = _same_shape_target(op, input, target)
     r = y - input
     if normalization == "relative":
-        return sqrt((r * r).sum() / (input * input).sum() + eps)
+        return sqrt((r * r).sum() / maximum((input * input).sum(), eps) + eps)
     rmse = sqrt((r * r).mean() + eps)
     if normalization is None:
         return rmse
     yd = y.data
-    if normalization == "mean":
-        return rmse * (1.0 / float(yd.mean()))
-    if normalization == "range":
-        return rmse * (1.0 / float(yd.max() - yd.min()))
+    if normalization in ("mean", "range"):
+        scale = float(yd.mean()) if normalization == "mean" else float(yd.max() - yd.min())
+        if scale == 0:
+            raise ValueError(f"{op}: normalization={normalization!r} divides by the target's "
+                             f"{normalization}, which is 0 (target of shape {tuple(y.shape)})")
+        return rmse * (1.0 / scale)
     raise ValueError(f"{op}: normalization must be None, 'mean', 'range' or 'relative', "
                      f"got {normalization!r}")
 
@@ -247,7 +285,7 @@ def mape_loss(input, target, eps=1e-7, reduction="mean"):
     ``MeanAbsolutePercentageError``); ∂/∂ŷ = −100·sign(y − ŷ)/(n·max(|y|, eps))."""
     op = "mape_loss"
     check_reduction(op, reduction)
-    y = _target(op, input, target)
+    y = _same_shape_target(op, input, target)
     return reduce(tabs(y - input) / maximum(tabs(y), eps) * 100.0, reduction, op)
 
 
@@ -257,7 +295,7 @@ def msle_loss(input, target, eps=1e-7, root=False, reduction="mean"):
     'mean' only). ∂/∂ŷ = −2(log(1 + y) − log(1 + ŷ))/(n(1 + ŷ))."""
     op = "msle_loss"
     check_reduction(op, reduction)
-    y = _target(op, input, target)
+    y = _same_shape_target(op, input, target)
     d = log1p(clip(y, -1 + eps, None)) - log1p(clip(input, -1 + eps, None))
     if root:
         if reduction != "mean":
@@ -410,7 +448,8 @@ def _register_all():
                      "You Need", "FlexRound: Learnable Rounding based on Element-wise Division for "
                      "Post-Training Quantization", "Overcoming Recency Bias of Normalization "
                      "Statistics in Continual Learning: Balance and Adaptation"],
-             inputs=lambda r: [Case(n(r, 3, 4), n(r, 3, 4)), Case(n(r, 3, 4), n(r, 4), reduction="sum"),
+             inputs=lambda r: [Case(n(r, 3, 4), n(r, 3, 4)),
+                               Case(n(r, 3, 4), n(r, 3, 4), reduction="sum"),
                                Case(n(r, 5), n(r, 5), reduction="none")])
     register(l1_loss, kind="loss", catalog_id="L034", module=L1Loss,
              papers=["Global Convergence of Sub-gradient Method for Robust Matrix Recovery: Small "

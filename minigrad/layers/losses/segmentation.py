@@ -4,6 +4,7 @@ targets of the logits' shape. Compositions of registered ops: the quotient-rule
 gradients come from the division op, the class probabilities from the private softmax."""
 from minigrad.layers.losses._common import LossModule, check_reduction, const, reduce, softmax, xp_of
 from minigrad.layers.losses.classification import cross_entropy
+from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import clip, sigmoid
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
@@ -12,6 +13,7 @@ __all__ = ["dice_loss", "tversky_loss", "DiceLoss", "DiceCELoss", "TverskyLoss"]
 
 
 def _probs_and_targets(op, input, target, activation):
+    check_floating(op, input=input)
     if input.ndim < 2:
         raise ValueError(f"{op}: input must be (N, C, ...), got shape {tuple(input.shape)}")
     if activation == "softmax":

@@ -6,6 +6,7 @@ projection of a weight back onto the unit sphere in place, outside autograd (cal
 after each optimizer step).
 """
 from minigrad.autograd import Function, no_grad
+from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 
 
@@ -36,6 +37,7 @@ class L2NormalizeFn(Function):
 
 def l2_normalize(x, axis=-1, eps=1e-12, dim=None):
     """x/max(‖x‖₂, eps) along ``axis`` (PyTorch: ``dim``)."""
+    check_floating("l2_normalize", x=x)
     axis = dim if dim is not None else axis
     return L2NormalizeFn.apply(x, axis % x.ndim, float(eps))
 

@@ -11,6 +11,7 @@ import math
 from minigrad.autograd import Function, no_grad
 from minigrad.backends import backend_of_array
 from minigrad.layers.module import Parameter
+from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -59,27 +60,33 @@ class SpectralNormFn(Function):
     Backward with u, v fixed: ∂σ/∂W = u vᵀ, so
         dW = dW_SN/σ − (Σ dW_SN⊙W/σ²)·u vᵀ = (dW_SN − ⟨dW_SN, W_SN⟩·u vᵀ)/σ.
     When u, v are the converged top singular vectors this is also the exact derivative
-    of W/σ_max(W) (the derivative of σ_max is u vᵀ).
+    of W/σ_max(W) (the derivative of σ_max is u vᵀ). |σ| < ε is replaced by ε, like the
+    norms of ``weight_norm``: an all-zero weight gives W_SN = 0 and dW = dW_SN/ε, not 0/0.
     """
     @staticmethod
-    def forward(ctx, w, u, v, axis):
+    def forward(ctx, w, u, v, axis, eps):
         xp = ctx.xp
         wm = xp.moveaxis(w, axis, 0).reshape(w.shape[axis], -1)
         sigma = u @ (wm @ v)
+        clamped = bool(xp.abs(sigma) < eps)
+        if clamped:
+            sigma = xp.asarray(eps, dtype=w.dtype)
         y = w / sigma
         ctx.save_for_backward(y, u, v, sigma)
-        ctx.axis = axis
+        ctx.axis, ctx.clamped = axis, clamped
         return y
 
     @staticmethod
     def backward(ctx, gy):
         y, u, v, sigma = ctx.saved_tensors
+        if ctx.clamped:
+            return gy / sigma, None, None, None, None
         xp = ctx.xp
         inner = (gy * y).sum()
         moved = tuple(y.shape[ctx.axis:ctx.axis + 1]) + tuple(
             n for i, n in enumerate(y.shape) if i != ctx.axis)
         uv = xp.moveaxis(xp.outer(u, v).reshape(moved), 0, ctx.axis)
-        return (gy - inner * uv) / sigma, None, None, None
+        return (gy - inner * uv) / sigma, None, None, None, None
 
 
 # ------------------------------------------------------------------ functional
@@ -87,6 +94,7 @@ def weight_norm(v, g, axis=0, eps=1e-12, dim=None):
     """w = g·v/‖v‖, the norm over every axis of v but ``axis`` (PyTorch: ``dim``; None:
     one norm for the whole tensor). ``g`` holds one value per unit: shape (v.shape[axis],)
     or v's rank with ones elsewhere (a scalar for ``axis=None``)."""
+    check_floating("weight_norm", v=v, g=g)
     if dim is not None:
         axis = dim
     if axis is not None:
@@ -116,6 +124,7 @@ def spectral_norm(weight, u, v=None, n_power_iterations=1, eps=1e-12, axis=0, di
     (outside the tape, like PyTorch's training mode; 0 steps reuse them, as in evaluation),
     then σ = uᵀ W v with u, v held constant for the backward. ``v=None`` derives
     v = Wᵀu/‖Wᵀu‖ from ``u`` without storing it."""
+    check_floating("spectral_norm", weight=weight)
     if dim is not None:
         axis = dim
     axis %= weight.ndim
@@ -143,7 +152,7 @@ def spectral_norm(weight, u, v=None, n_power_iterations=1, eps=1e-12, axis=0, di
                 v._version += 1
     elif v is None:
         va = _normalize(xp, wm.T @ ua, eps)
-    return SpectralNormFn.apply(weight, ua.copy(), va.copy(), axis)
+    return SpectralNormFn.apply(weight, ua.copy(), va.copy(), axis, float(eps))
 
 
 # ------------------------------------------------------------------ module utilities
