@@ -29,6 +29,7 @@ import json
 import math
 import os
 import zipfile
+import zlib
 from collections import OrderedDict
 
 import numpy
@@ -136,30 +137,41 @@ def _decode(node, archive, backend, where):
             return _entry(archive, node["array"], where)
         if "float" in node:
             return float(node["float"])
-    raise ValueError(f"minigrad.load: unrecognised header node {node!r} at {where or 'top level'}")
+    raise ValueError(f"unrecognised header node {node!r} at {where or 'top level'}")
 
 
 def _entry(archive, name, where):
-    try:
-        return archive[name]
-    except KeyError:
-        raise ValueError(f"minigrad.load: the header names an array {name!r} (at "
-                         f"{where or 'top level'}) that the file does not contain") from None
+    if not isinstance(name, str) or name not in archive.files:
+        raise ValueError(f"the header names an array {name!r} (at {where or 'top level'}) "
+                         "that the file does not contain")
+    return archive[name]
+
+
+# What a truncated or damaged archive raises while it is read (the zip, the .npy inside
+# it, the JSON header), and what a header of the wrong shape raises in ``_decode``.
+_CORRUPT = (ValueError, OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError, TypeError,
+            AttributeError, UnicodeDecodeError)
 
 
 def load(path, backend=None):
     """Read a file written by ``minigrad.save``: the same structure back, dicts as
     ``OrderedDict``, tensors on ``backend`` (default: the current backend), arrays as NumPy
     arrays. Never unpickles anything. Raises ``FileNotFoundError`` for a missing file and
-    ``ValueError`` for a file that is not a minigrad save (or is corrupt)."""
+    ``ValueError`` naming the file for one that is not a minigrad save, or is truncated or
+    corrupt."""
     from minigrad.backends import current, get_backend
     target = current() if backend is None else get_backend(backend)
     name = path if isinstance(path, (str, bytes, os.PathLike)) else getattr(path, "name", "<file>")
     if isinstance(path, (str, bytes, os.PathLike)) and not os.path.exists(path):
         raise FileNotFoundError(f"minigrad.load: no such file: {os.fsdecode(path)!r}")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(f"minigrad.load: {name!r} is not a minigrad save file (not a .npz "
+                         "archive, or one truncated)")
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        path.seek(0)
     try:
         archive = numpy.load(path, allow_pickle=False)
-    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as err:
+    except _CORRUPT as err:
         raise ValueError(f"minigrad.load: {name!r} is not a minigrad save file (not a readable "
                          f".npz archive: {err})") from None
     if not isinstance(archive, numpy.lib.npyio.NpzFile) or HEADER_KEY not in archive.files:
@@ -168,14 +180,17 @@ def load(path, backend=None):
     with archive:
         try:
             header = json.loads(archive[HEADER_KEY].tobytes().decode("utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
-            raise ValueError(f"minigrad.load: {name!r} has a corrupt header: {err}") from None
-        if header.get("format") != "minigrad" or "tree" not in header:
-            raise ValueError(f"minigrad.load: {name!r} has a header that is not minigrad's")
-        if header.get("version", 0) > FORMAT_VERSION:
-            raise ValueError(f"minigrad.load: {name!r} uses format version {header['version']}; "
-                             f"this minigrad reads up to version {FORMAT_VERSION}")
-        return _decode(header["tree"], archive, target, "")
+            if not isinstance(header, dict) or header.get("format") != "minigrad" \
+                    or "tree" not in header:
+                raise ValueError("its header is not minigrad's")
+            version = header.get("version", 0)
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise ValueError(f"it uses format version {version!r}; this minigrad reads up "
+                                 f"to version {FORMAT_VERSION}")
+            return _decode(header["tree"], archive, target, "")
+        except _CORRUPT as err:
+            raise ValueError(f"minigrad.load: {name!r} is not a minigrad save file, or is "
+                             f"truncated or corrupt: {err}") from None
 
 
 def dumps(obj):

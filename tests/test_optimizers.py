@@ -713,3 +713,56 @@ def test_every_registered_optimizer_has_a_reference_or_a_test_file():
     for name, ref in REFERENCES.items():
         if ref is not None and name != "sam":
             assert name in CONFIGS, f"{name} has a reference but no configuration to test"
+
+
+# ------------------------------------------------------ huge but finite gradients
+@pytest.mark.parametrize("scale", [1e20, 3e37])
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_float32_step_with_a_gradient_whose_square_overflows(case, scale, backend):
+    """g² = inf in float32 for |g| ≳ 1.8e19: the second moments are kept as √v, so the float32
+    run still takes the float64 reference's step instead of none (or NaN)."""
+    name, cfg = case
+    inits = initial_values()
+    grads = [scale * np.sign(synthetic_grad(np.asarray(v, dtype=np.float64), 1, k))
+             * (0.5 + np.abs(synthetic_grad(np.asarray(v, dtype=np.float64), 1, k)))
+             for k, v in enumerate(inits)]
+    params = make_params(inits, dtype="float32")
+    opt = _optimizer_class(name)(params, **cfg)
+    ref, thetas = REFERENCES[name](**cfg), [np.array(v, dtype=np.float64) for v in inits]
+    for _ in range(3):
+        for p, g in zip(params, grads):
+            p.grad = Tensor(g.astype(np.float32))
+        opt.step()
+        thetas = ref(thetas, grads)
+    for p, th, v in zip(params, thetas, inits):
+        got = p.numpy()
+        assert np.all(np.isfinite(got)), (name, got)
+        assert not np.allclose(got, v), f"{name}: the parameter did not move"
+        np.testing.assert_allclose(got, th, rtol=1e-4, atol=1e-4 * np.abs(th).max())
+
+
+def test_norms_of_huge_gradients_do_not_overflow(backend):
+    from minigrad.optim.optimizer import tensor_norm
+    huge = [3e19, -4e19]                                # ‖g‖ = 5e19, g² overflows float32
+    p = Parameter(Tensor(np.zeros(2, dtype=np.float32)))
+    p.grad = Tensor(np.array(huge, dtype=np.float32))
+    total = optim.clip_grad_norm_([p], max_norm=1.0)
+    np.testing.assert_allclose(total.numpy(), 5e19, rtol=1e-6)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, -0.8], rtol=1e-5)
+    xp = minigrad.backends.current().xp
+    np.testing.assert_allclose(to_numpy(tensor_norm(xp, xp.asarray(huge, dtype=xp.float32))),
+                               5e19, rtol=1e-6)
+    assert float(to_numpy(tensor_norm(xp, xp.zeros(0, dtype=xp.float32)))) == 0.0
+
+
+def test_sam_perturbation_with_a_huge_gradient(backend):
+    p = Parameter(Tensor(np.zeros(2, dtype=np.float32)))
+
+    def closure():
+        p.grad = Tensor(np.array([3e19, -4e19], dtype=np.float32))
+        return Tensor(0.0)
+
+    opt = optim.SAM([p], lr=0.0, rho=0.5)
+    closure()
+    opt.first_step()
+    np.testing.assert_allclose(p.numpy(), [0.3, -0.4], rtol=1e-5)    # θ + ρ·g/‖g‖

@@ -120,3 +120,33 @@ def test_unsupported_objects_are_refused():
         mg.save({"x": object()}, "unused")
     with pytest.raises(TypeError, match="keys must be str or int"):
         mg.save({(1, 2): 3}, "unused")
+
+
+@pytest.mark.parametrize("damage", ["truncated", "cut_tail", "flipped", "text", "empty", "npy",
+                                    "bad_header"])
+def test_load_of_a_corrupt_file_raises_a_value_error_naming_it(tmp_path, damage):
+    good = tmp_path / "good.mg"
+    mg.save({"w": mg.tensor(numpy.arange(500.0)), "epoch": 3}, good)
+    data = good.read_bytes()
+    bad = tmp_path / f"{damage}.mg"
+    if damage == "truncated":
+        bad.write_bytes(data[:len(data) // 2])
+    elif damage == "cut_tail":
+        bad.write_bytes(data[:-10])
+    elif damage == "flipped":                    # inside the stored array: a CRC mismatch
+        i = data.index(numpy.arange(500.0).tobytes()[800:808])
+        bad.write_bytes(data[:i] + bytes(b ^ 0xFF for b in data[i:i + 8]) + data[i + 8:])
+    elif damage == "text":
+        bad.write_text("not a checkpoint")
+    elif damage == "empty":
+        bad.write_bytes(b"")
+    elif damage == "npy":
+        with open(bad, "wb") as f:
+            numpy.save(f, numpy.arange(3))
+    else:
+        header = json.dumps({"format": "minigrad", "version": 1, "tree": {"list": 5}})
+        with open(bad, "wb") as f:
+            numpy.savez(f, **{HEADER_KEY: numpy.frombuffer(header.encode(), numpy.uint8)})
+    with pytest.raises(ValueError, match=f"{damage}.mg.*not a minigrad save file"):
+        mg.load(bad)
+    assert mg.load(good)["epoch"] == 3

@@ -1,7 +1,7 @@
 """DataLoader: batches of a dataset as minigrad tensors on the current backend."""
 import numpy
 
-from minigrad.backends import current
+from minigrad.backends import current, get_backend
 from minigrad.data.dataset import TensorDataset
 from minigrad.tensor import Tensor
 
@@ -9,8 +9,10 @@ from minigrad.tensor import Tensor
 class DataLoader:
     """Iterate over ``dataset`` in batches of ``batch_size``.
 
-    ``shuffle=True`` draws a new order every epoch from a generator seeded with ``seed``
-    (so two loaders with the same seed give the same batches); ``drop_last`` drops a
+    ``shuffle=True`` draws a new order every epoch: from minigrad's NumPy generator (seeded
+    by ``minigrad.manual_seed``, as PyTorch's loader draws from its global generator), or,
+    given ``seed``, from the loader's own generator (so two loaders with the same seed give
+    the same batches whatever else draws random numbers); ``drop_last`` drops a
     final short batch. Each batch is a tuple of tensors (one per dataset field) on the
     backend active when the batch is made; floating arrays become ``float_dtype``.
     """
@@ -22,7 +24,7 @@ class DataLoader:
         self.dataset, self.batch_size = dataset, batch_size
         self.shuffle, self.drop_last = shuffle, drop_last
         self.float_dtype = float_dtype
-        self._rng = numpy.random.default_rng(seed)
+        self._rng = None if seed is None else numpy.random.default_rng(seed)
 
     def __len__(self):
         n = len(self.dataset)
@@ -30,7 +32,8 @@ class DataLoader:
 
     def __iter__(self):
         n = len(self.dataset)
-        order = self._rng.permutation(n) if self.shuffle else numpy.arange(n)
+        rng = get_backend("numpy").generator() if self._rng is None else self._rng
+        order = rng.permutation(n) if self.shuffle else numpy.arange(n)
         for start in range(0, n, self.batch_size):
             index = order[start:start + self.batch_size]
             if len(index) < self.batch_size and self.drop_last:

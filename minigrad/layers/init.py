@@ -7,6 +7,7 @@ Xavier/Glorot (Glorot & Bengio 2010): std = gain · √(2 / (fan_in + fan_out)).
 Orthogonal (Saxe et al. 2014): Q of a QR decomposition of a Gaussian matrix, signs fixed by R's diagonal.
 """
 import math
+import warnings
 
 from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array
@@ -70,6 +71,16 @@ def ones_(tensor):
     return constant_(tensor, 1.0)
 
 
+def _no_elements(tensor, name):
+    """True (with PyTorch's warning) for a zero-element tensor: nothing to fill, and its
+    fans may be 0, which the schemes divide by."""
+    if tensor.size:
+        return False
+    warnings.warn(f"{name}: initializing a zero-element tensor of shape {tuple(tensor.shape)} "
+                  "is a no-op", stacklevel=3)
+    return True
+
+
 def _fan(tensor, mode):
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     if mode not in ("fan_in", "fan_out"):
@@ -79,18 +90,24 @@ def _fan(tensor, mode):
 
 def kaiming_uniform_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """U(-b, b) with b = gain · √(3 / fan) (He et al. 2015)."""
+    if _no_elements(tensor, "kaiming_uniform_"):
+        return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / _fan(tensor, mode))
     return uniform_(tensor, -bound, bound, generator)
 
 
 def kaiming_normal_(tensor, a=0.0, mode="fan_in", nonlinearity="leaky_relu", generator=None):
     """N(0, std²) with std = gain / √fan (He et al. 2015)."""
+    if _no_elements(tensor, "kaiming_normal_"):
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(_fan(tensor, mode))
     return normal_(tensor, 0.0, std, generator)
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):
     """U(-b, b) with b = gain · √(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+    if _no_elements(tensor, "xavier_uniform_"):
+        return tensor
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound, generator)
@@ -98,12 +115,16 @@ def xavier_uniform_(tensor, gain=1.0, generator=None):
 
 def xavier_normal_(tensor, gain=1.0, generator=None):
     """N(0, std²) with std = gain · √(2 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
+    if _no_elements(tensor, "xavier_normal_"):
+        return tensor
     fan_in, fan_out = calculate_fan_in_and_fan_out(tensor)
     return normal_(tensor, 0.0, gain * math.sqrt(2.0 / (fan_in + fan_out)), generator)
 
 
 def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix, reshaped to the tensor (Saxe et al. 2014)."""
+    if _no_elements(tensor, "orthogonal_"):
+        return tensor
     xp = backend_of_array(tensor.data).xp
     rows = tensor.shape[0]
     cols = tensor.size // rows

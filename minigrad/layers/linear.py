@@ -1,6 +1,7 @@
 """Fully connected layers: ``linear`` / ``Linear`` (catalog B001) and ``bilinear`` / ``Bilinear``."""
 import math
 
+from minigrad.dtypes import check_same_dtype
 from minigrad.autograd import Function
 from minigrad.backends import current
 from minigrad.layers import init
@@ -37,16 +38,21 @@ class LinearFunction(Function):
         gx = gy @ weight if needs[0] else None
         gw = gb = None
         if needs[1]:
-            g2 = gy.reshape(-1, gy.shape[-1])
-            gw = g2.T @ x.reshape(-1, x.shape[-1])
+            gw = _matrix(gy).T @ _matrix(x)
         if len(needs) > 2 and needs[2]:
-            gb = gy.reshape(-1, gy.shape[-1]).sum(axis=0)
+            gb = _matrix(gy).sum(axis=0)
         return gx, gw, gb
+
+
+def _matrix(a):
+    """a (..., k) as a matrix (n, k), n spelled out: −1 is ambiguous when k or n is 0."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b (``torch.nn.functional.linear``): ``weight`` is (out_features,
     in_features), ``bias`` (out_features,) or None; any leading axes of x are batch axes."""
+    check_same_dtype("linear", x, weight, bias)
     return LinearFunction.apply(x, weight, bias)
 
 
@@ -86,8 +92,8 @@ def bilinear(x1, x2, weight, bias=None):
     from minigrad.ops.linalg import einsum
     from minigrad.ops.shape import reshape
     lead = x1.shape[:-1]
-    a = reshape(x1, (-1, x1.shape[-1]))
-    b = reshape(x2, (-1, x2.shape[-1]))
+    a = reshape(x1, (math.prod(lead), x1.shape[-1]))
+    b = reshape(x2, (math.prod(lead), x2.shape[-1]))
     y = einsum("ni,oij,nj->no", a, weight, b)
     if bias is not None:
         y = y + bias
@@ -104,7 +110,7 @@ class Bilinear(Module):
         self.in1_features, self.in2_features = in1_features, in2_features
         self.out_features = out_features
         self.weight = Parameter(xp.empty((out_features, in1_features, in2_features), dtype=dtype))
-        bound = 1 / math.sqrt(in1_features)
+        bound = 1 / math.sqrt(in1_features) if in1_features > 0 else 0
         init.uniform_(self.weight, -bound, bound, generator=generator)
         if bias:
             self.bias = Parameter(xp.empty((out_features,), dtype=dtype))

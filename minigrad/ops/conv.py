@@ -7,6 +7,9 @@ Puri & Simard 2006, "High Performance Convolutional Neural Networks for Document
 Processing"); a 1-D convolution is the 2-D one over a height-1 image. The unfolding
 kernels live in ``minigrad/backends/kernels/conv_*.py``.
 """
+import math
+
+from minigrad.dtypes import check_same_dtype
 from minigrad.autograd import Function
 from minigrad.backends.kernels.conv_ref import conv_output_size
 from minigrad.registry import Case, register
@@ -44,7 +47,7 @@ class Convolution(Function):
         n, c, h, w = x4.shape
         o, cg, kh, kw = w4.shape
         pointwise = (kh, kw) == (1, 1) and stride == (1, 1) and padding == ((0, 0), (0, 0))
-        wg = w4.reshape(groups, o // groups, -1)
+        wg = w4.reshape(groups, o // groups, cg * kh * kw)   # sizes, not −1: any may be 0
         needs = ctx.needs_input_grad           # empty when nothing is recorded
         saved = x if needs and needs[1] else None
         if pointwise:                       # a 1×1 convolution needs no unfolding
@@ -68,7 +71,7 @@ class Convolution(Function):
         ctx.cols_saved = saved is not None and saved is not x
         ctx.geometry = (x4.shape, x.shape, pointwise, groups)
         ctx.save_for_backward(saved, weight)
-        return y if x.ndim == 4 else y.reshape(n, o, -1)
+        return y if x.ndim == 4 else y.reshape(n, o, y.shape[3])
 
     @staticmethod
     def backward(ctx, gy):
@@ -78,8 +81,8 @@ class Convolution(Function):
         w4 = _image(weight)
         n, c, h, w = x4_shape
         o, cg, kh, kw = w4.shape
-        gy = xp.ascontiguousarray(gy).reshape(n, groups, o // groups, -1)
-        wt = w4.reshape(groups, o // groups, -1).transpose(0, 2, 1)     # (G, K, O/G)
+        gy = xp.ascontiguousarray(gy).reshape(n, groups, o // groups, math.prod(gy.shape[2:]))
+        wt = w4.reshape(groups, o // groups, cg * kh * kw).transpose(0, 2, 1)     # (G, K, O/G)
         needs = ctx.needs_input_grad
         gx = gwt = None
         if pointwise:
@@ -140,7 +143,8 @@ class _Unfold:
         if buf is None:
             buf = self._buffers[dtype] = self.xp.empty(
                 (self.blocks[0][1],) + self.sample_shape, dtype=dtype)
-        return buf[:stop - start].reshape(stop - start, self.groups, -1, self.length)
+        k = math.prod(self.sample_shape) // (self.groups * self.length or 1)
+        return buf[:stop - start].reshape(stop - start, self.groups, k, self.length)
 
     def im2col(self, x4, start, stop):
         cols = self.buffer(start, stop, x4.dtype)
@@ -244,6 +248,7 @@ def _padding(op, padding, kernel_size, stride, dilation):
 
 def _conv_args(op, nd, x, weight, bias, stride, padding, dilation, groups):
     """Check shapes and normalise the arguments to the 2-D form ``Convolution`` takes."""
+    check_same_dtype(op, x, weight, bias)
     layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
     if x.ndim != nd + 2:
         raise ValueError(f"{op}: expected x of shape {layout}, got shape {x.shape}")
@@ -309,6 +314,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     output_padding + 1 per axis (output_padding < stride or < dilation picks among the
     input sizes that conv2d maps to H)."""
     op = "conv_transpose2d"
+    check_same_dtype(op, x, weight, bias)
     if x.ndim != 4 or weight.ndim != 4:
         raise ValueError(f"{op}: expected x (N, C_in, H, W) and weight (C_in, C_out/groups, "
                          f"kh, kw), got shapes {x.shape} and {weight.shape}")

@@ -33,7 +33,7 @@ class MaxPool(Function):
                                                         padding, dilation)
         ctx.x_shape = x.shape
         ctx.save_for_backward(idx)
-        return y if x.ndim == 4 else y.reshape(y.shape[0], y.shape[1], -1)
+        return y if x.ndim == 4 else _line(y)
 
     @staticmethod
     def backward(ctx, gy):
@@ -54,7 +54,7 @@ class AvgPool(Function):
         y = ctx.backend.kernels("pool").sum_pool2d(x4, kernel_size, stride, padding, (1, 1))
         y /= divisor
         ctx.geometry = (x4.shape, x.shape, kernel_size, stride, padding, divisor)
-        return y if x.ndim == 4 else y.reshape(y.shape[0], y.shape[1], -1)
+        return y if x.ndim == 4 else _line(y)
 
     @staticmethod
     def backward(ctx, gy):
@@ -84,7 +84,7 @@ class AdaptiveAvgPool(Function):
         a_w = _bin_matrix(xp, x4.shape[3], output_size[1], x.dtype)
         ctx.x_shape, ctx.mats = x.shape, (a_h, a_w)
         y = xp.matmul(xp.matmul(a_h, x4), a_w.T)
-        return y if x.ndim == 4 else y.reshape(y.shape[0], y.shape[1], -1)
+        return y if x.ndim == 4 else _line(y)
 
     @staticmethod
     def backward(ctx, gy):
@@ -112,13 +112,13 @@ class AdaptiveMaxPool(Function):
             idx = xp.empty((n, c, mh, mw), dtype=xp.int64)
             for i, (h0, h1) in enumerate(_bins(h, mh)):
                 for j, (w0, w1) in enumerate(_bins(w, mw)):
-                    window = x4[:, :, h0:h1, w0:w1].reshape(n, c, -1)
+                    window = x4[:, :, h0:h1, w0:w1].reshape(n, c, (h1 - h0) * (w1 - w0))
                     a = xp.argmax(window, axis=2)
                     y[:, :, i, j] = xp.take_along_axis(window, a[..., None], axis=2)[..., 0]
                     idx[:, :, i, j] = (h0 + a // (w1 - w0)) * w + w0 + a % (w1 - w0)
         ctx.x_shape = x.shape
         ctx.save_for_backward(idx)
-        return y if x.ndim == 4 else y.reshape(n, c, -1)
+        return y if x.ndim == 4 else _line(y)
 
     @staticmethod
     def backward(ctx, gy):
@@ -134,6 +134,11 @@ def _max_backward(ctx, gy, idx):
 
 def _image(a):
     return a if a.ndim == 4 else a.reshape(a.shape[0], a.shape[1], 1, a.shape[2])
+
+
+def _line(y):
+    """(N, C, 1, L) back to (N, C, L) (sizes spelled out: an empty batch has no −1)."""
+    return y.reshape(y.shape[0], y.shape[1], y.shape[3])
 
 
 def _bins(length, m):

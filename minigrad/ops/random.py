@@ -4,12 +4,15 @@ runs draw the very same masks and noise (catalog B055)."""
 import numpy
 
 from minigrad.autograd import Function
-from minigrad.backends import BACKEND_NAMES, _loaded, backend_of_array, current
+from minigrad.backends import BACKEND_NAMES, _loaded, backend_of_array, current, get_backend
 
 
 def manual_seed(seed):
-    """Seed the random generator of every backend in use (reproducible runs)."""
+    """Seed the random generator of every backend in use (reproducible runs): dropout masks,
+    initial weights, ``DataLoader`` shuffling, mixup/CutMix choices, random attack starts.
+    NumPy's generator is always seeded: host-side choices draw from it on every backend."""
     current()
+    get_backend("numpy")
     for name in BACKEND_NAMES:
         if name in _loaded:
             _loaded[name].seed(seed)

@@ -1,5 +1,11 @@
 """Per-coordinate adaptive step sizes from running squared gradients: AdaGrad, RMSprop,
-AdaDelta (PyTorch's forms: ε outside the square root for AdaGrad and RMSprop)."""
+AdaDelta (PyTorch's forms: ε outside the square root for AdaGrad and RMSprop).
+
+Each keeps the square root of its accumulator of g² (``rms``, ``root_sum_sq``) and updates
+it with ``hypot``, which never squares g: a huge finite gradient (g² = inf in float32 for
+|g| ≳ 1.8e19) still takes the finite step of the rule."""
+import math
+
 from minigrad.optim.optimizer import Optimizer
 from minigrad.registry import register
 
@@ -30,13 +36,14 @@ class Adagrad(Optimizer):
     def _update(self, p, g, state, group, xp):
         if not state:
             state["step"] = 0
-            state["sum"] = xp.full_like(p, group["initial_accumulator_value"])
+            state["root_sum_sq"] = xp.full_like(p, math.sqrt(group["initial_accumulator_value"]))
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p
         lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
-        state["sum"] += g * g
-        p -= lr * g / (xp.sqrt(state["sum"]) + group["eps"])
+        root = state["root_sum_sq"]
+        xp.hypot(root, g, out=root)                           # √(G + g²)
+        p -= lr * g / (root + group["eps"])
 
 
 class RMSprop(Optimizer):
@@ -62,7 +69,7 @@ class RMSprop(Optimizer):
         alpha, mu = group["alpha"], group["momentum"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = xp.zeros_like(p)
+            state["rms"] = xp.zeros_like(p)
             if mu > 0:
                 state["momentum_buffer"] = xp.zeros_like(p)
             if group["centered"]:
@@ -70,16 +77,16 @@ class RMSprop(Optimizer):
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p
-        v = state["square_avg"]
-        v *= alpha
-        v += (1 - alpha) * (g * g)
+        rms = state["rms"]
+        xp.hypot(math.sqrt(alpha) * rms, math.sqrt(1 - alpha) * g, out=rms)     # √v
         if group["centered"]:
             mean = state["grad_avg"]
             mean *= alpha
             mean += (1 - alpha) * g
-            scale = xp.sqrt(v - mean * mean) + group["eps"]
+            mean_abs = xp.abs(mean)                         # √(v − ḡ²) without squaring
+            scale = xp.sqrt(rms - mean_abs) * xp.sqrt(rms + mean_abs) + group["eps"]
         else:
-            scale = xp.sqrt(v) + group["eps"]
+            scale = rms + group["eps"]
         if mu > 0:
             buf = state["momentum_buffer"]
             buf *= mu
@@ -109,15 +116,14 @@ class Adadelta(Optimizer):
         rho, eps = group["rho"], group["eps"]
         if not state:
             state["step"] = 0
-            state["square_avg"] = xp.zeros_like(p)
+            state["rms"] = xp.zeros_like(p)
             state["acc_delta"] = xp.zeros_like(p)
         state["step"] += 1
         if group["weight_decay"]:
             g = g + group["weight_decay"] * p
-        square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-        square_avg *= rho
-        square_avg += (1 - rho) * (g * g)
-        delta = xp.sqrt(acc_delta + eps) / xp.sqrt(square_avg + eps) * g
+        rms, acc_delta = state["rms"], state["acc_delta"]
+        xp.hypot(math.sqrt(rho) * rms, math.sqrt(1 - rho) * g, out=rms)         # √E[g²]
+        delta = xp.sqrt(acc_delta + eps) / xp.hypot(rms, math.sqrt(eps)) * g
         acc_delta *= rho
         acc_delta += (1 - rho) * (delta * delta)
         p -= group["lr"] * delta

@@ -3,6 +3,7 @@ by global norm, by value, and adaptive unit-wise clipping (AGC)."""
 import math
 
 from minigrad.backends import backend_of_array
+from minigrad.optim.optimizer import power_of_two_scale
 from minigrad.registry import register
 from minigrad.tensor import Tensor
 
@@ -30,10 +31,13 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     xp = backend_of_array(params[0].grad.data).xp
     grads = [p.grad.data for p in params]
     norm_type = float(norm_type)
+    largest = xp.max(xp.stack([xp.abs(g).max() if g.size else xp.zeros((), g.dtype)
+                               for g in grads]))
     if math.isinf(norm_type):
-        total = xp.max(xp.stack([xp.abs(g).max() for g in grads]))
-    else:
-        total = sum((xp.abs(g) ** norm_type).sum() for g in grads) ** (1 / norm_type)
+        total = largest
+    else:       # over a power of two near max |g|: |g|^q would overflow for large g
+        s = power_of_two_scale(xp, largest)
+        total = s * sum((xp.abs(g / s) ** norm_type).sum() for g in grads) ** (1 / norm_type)
     if error_if_nonfinite and not bool(xp.isfinite(total)):
         raise RuntimeError(f"clip_grad_norm_: the total norm of order {norm_type} of the "
                            f"gradients of {len(params)} parameters is non-finite ({total}); "

@@ -13,6 +13,10 @@ parameter's array ``p`` (changed in place) from its gradient array ``g``, on the
 own array module ``xp`` (numpy or cupy). Everything else lives here: skipping parameters
 without a gradient, the closure, post-step hooks, and the state dict.
 
+Second moments are kept as their square roots (√v, updated with ``hypot``): g² overflows
+float32 for |g| ≳ 1.8e19 (float16 for |g| > 256), √v never does, so a huge but finite
+gradient still gives the step the update rule says instead of none.
+
 Updates never promote a float32 parameter to float64: scalars enter the arithmetic as Python
 floats (NumPy 2 keeps the array's dtype then), state arrays take the parameter's dtype.
 State buffers are made as arrays (``zeros_like``, ``xp.array``) and updated in place: NumPy
@@ -200,8 +204,20 @@ def _import(value, p):
 
 
 def tensor_norm(xp, a):
-    """The L2 (Frobenius) norm of an array as a 0-d value of its dtype (no host sync)."""
-    return xp.sqrt((a * a).sum())
+    """The L2 (Frobenius) norm of an array as a 0-d value of its dtype (no host sync), with
+    no overflow of a² (|a| ≳ 1.8e19 in float32): a is divided by a power of two near max |a|
+    first, which leaves every rounding as it was where nothing overflows."""
+    s = power_of_two_scale(xp, xp.abs(a).max() if a.size else xp.zeros((), a.dtype))
+    b = a / s
+    return s * xp.sqrt((b * b).sum())
+
+
+def power_of_two_scale(xp, amax):
+    """2^e with amax = f·2^e, ½ ≤ f < 1 (1 where amax is 0 or not finite): dividing by it
+    is exact and brings amax into [½, 1)."""
+    _, e = xp.frexp(amax)
+    ok = (amax > 0) & xp.isfinite(amax)
+    return xp.where(ok, xp.ldexp(xp.ones_like(amax), e), xp.ones_like(amax))
 
 
 def safe_ratio(xp, num, den, ok):

@@ -1,7 +1,9 @@
 """SAM: sharpness-aware minimization, a two-pass wrapper around any base optimizer."""
+import functools
+
 from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array
-from minigrad.optim.optimizer import Optimizer, _evaluate
+from minigrad.optim.optimizer import Optimizer, _evaluate, tensor_norm
 from minigrad.optim.sgd import SGD
 from minigrad.registry import register
 
@@ -41,7 +43,7 @@ class SAM(Optimizer):
         pairs = self._params_with_grad()
         if pairs:
             xp = backend_of_array(pairs[0][1].data).xp
-            norm = xp.sqrt(sum((p.grad.data * p.grad.data).sum() for _, p in pairs))
+            norm = functools.reduce(xp.hypot, [tensor_norm(xp, p.grad.data) for _, p in pairs])
             with no_grad():
                 for group, p in pairs:
                     self.state.setdefault(p, {})["old_p"] = p.data.copy()

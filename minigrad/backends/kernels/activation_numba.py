@@ -46,15 +46,15 @@ def _relu_backward(gy, y, dx):
 
 
 def _unary(kernel, x):
-    x = numpy.ascontiguousarray(x)
+    x = numpy.asarray(x, order="C")     # not ascontiguousarray: that makes 0-d arrays 1-d
     y = numpy.empty_like(x)
     kernel(x.reshape(-1), y.reshape(-1))
     return y
 
 
 def _binary(kernel, gy, x):
-    x = numpy.ascontiguousarray(x)
-    gy = numpy.ascontiguousarray(numpy.broadcast_to(gy, x.shape), dtype=x.dtype)
+    x = numpy.asarray(x, order="C")
+    gy = numpy.asarray(numpy.broadcast_to(gy, x.shape), dtype=x.dtype, order="C")
     dx = numpy.empty_like(x)
     kernel(gy.reshape(-1), x.reshape(-1), dx.reshape(-1))
     return dx

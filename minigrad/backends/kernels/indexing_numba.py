@@ -1,4 +1,6 @@
 """Indexing kernels for the CPU: ``numpy.add.at`` is slow, a Numba loop is not."""
+import math
+
 import numba
 import numpy
 
@@ -23,7 +25,8 @@ def scatter_add(shape, dtype, index, values):
     if (isinstance(index, numpy.ndarray) and index.dtype.kind in "iu" and len(shape) >= 1
             and values.shape == index.shape + tuple(shape[1:])):
         out = numpy.zeros(shape, dtype=dtype)
-        rows = numpy.ascontiguousarray(values.reshape(index.size, -1))
-        _scatter_add_rows(out.reshape(shape[0], -1), index.reshape(-1), rows)
+        width = math.prod(shape[1:])            # not −1: an empty index has no rows to infer from
+        rows = numpy.ascontiguousarray(values.reshape(index.size, width))
+        _scatter_add_rows(out.reshape(shape[0], width), index.reshape(-1), rows)
         return out
     return indexing_ref.scatter_add(shape, dtype, index, values)

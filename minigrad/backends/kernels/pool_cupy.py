@@ -94,7 +94,7 @@ def max_pool2d_backward(gy, indices, x_shape):
     n, c, h, w = x_shape
     gx = cupy.zeros(tuple(x_shape), dtype=gy.dtype)
     gy, indices = cupy.ascontiguousarray(gy), cupy.ascontiguousarray(indices)
-    _max_pool_backward(gy, indices, gy.size // (n * c), h * w, gx)
+    _max_pool_backward(gy, indices, gy.shape[2] * gy.shape[3], h * w, gx)
     return gx
 
 

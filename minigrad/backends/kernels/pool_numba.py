@@ -150,8 +150,9 @@ def max_pool2d_backward(gy, indices, x_shape):
     """Same as ``pool_ref.max_pool2d_backward``."""
     n, c, h, w = x_shape
     gx = numpy.empty((n * c, h * w), dtype=gy.dtype)
-    _max_pool_backward(numpy.ascontiguousarray(gy).reshape(n * c, -1),
-                       numpy.ascontiguousarray(indices).reshape(n * c, -1), gx)
+    windows = gy.shape[2] * gy.shape[3]          # not −1: n·c may be 0
+    _max_pool_backward(numpy.ascontiguousarray(gy).reshape(n * c, windows),
+                       numpy.ascontiguousarray(indices).reshape(n * c, windows), gx)
     return gx.reshape(x_shape)
 
 

@@ -52,11 +52,12 @@ def max_pool2d_backward(gy, indices, x_shape):
     xp = backend_of_array(gy).xp
     n, c, h, w = x_shape
     gx = xp.zeros((n * c, h * w), dtype=gy.dtype)
-    idx = indices.reshape(n * c, -1)
+    windows = gy.shape[2] * gy.shape[3]          # not −1: n·c may be 0
+    idx = indices.reshape(n * c, windows)
     valid = idx >= 0
     planes = xp.arange(n * c)[:, None]
     xp.add.at(gx, (xp.broadcast_to(planes, idx.shape), xp.where(valid, idx, 0)),
-              xp.where(valid, gy.reshape(n * c, -1), 0))
+              xp.where(valid, gy.reshape(n * c, windows), 0))
     return gx.reshape(x_shape)
 
 

@@ -13,11 +13,15 @@ PyTorch); ``logsumexp`` gives −inf with a zero gradient.
 ``logsumexp`` here extends the engine's primitive (same name and arguments, plus the
 temperature, PyTorch's ``dim`` and the −inf guard); ``F.logsumexp`` is this one.
 """
+import math
+
+from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function
 from minigrad.layers.activations._util import pick_axis
 from minigrad.layers.module import Module
 from minigrad.ops._util import normalize_axis
 from minigrad.ops.reductions import logsumexp as primitive_logsumexp
+from minigrad.ops.shape import reshape
 from minigrad.registry import Case, register
 
 
@@ -40,7 +44,7 @@ class _Rows:
     def to_rows(self, a):
         if not self.identity:
             a = a.transpose(self.perm)
-        return a.reshape(-1, self.R)
+        return a.reshape(math.prod(self.kept_shape), self.R)   # not −1: either may be 0
 
     def from_rows(self, a):
         a = a.reshape(self.moved_shape)
@@ -60,7 +64,7 @@ class SoftmaxFn(Function):
         z = rows.to_rows(x)
         if temperature != 1.0:
             z = z * (1.0 / temperature)
-        y = ctx.backend.kernels("softmax").softmax_forward(z)
+        y = ctx.backend.kernels("softmax").softmax_forward(z) if z.size else z.copy()
         ctx.save_for_backward(y)
         ctx.rows, ctx.tau = rows, temperature
         return rows.from_rows(y)
@@ -68,7 +72,8 @@ class SoftmaxFn(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        dx = ctx.backend.kernels("softmax").softmax_backward(ctx.rows.to_rows(gy), y)
+        g = ctx.rows.to_rows(gy)
+        dx = ctx.backend.kernels("softmax").softmax_backward(g, y) if y.size else g.copy()
         if ctx.tau != 1.0:
             dx = dx * (1.0 / ctx.tau)
         return ctx.rows.from_rows(dx), None, None
@@ -87,7 +92,7 @@ class LogSoftmaxFn(Function):
         z = rows.to_rows(x)
         if temperature != 1.0:
             z = z * (1.0 / temperature)
-        y = ctx.backend.kernels("softmax").log_softmax_forward(z)
+        y = ctx.backend.kernels("softmax").log_softmax_forward(z) if z.size else z.copy()
         ctx.save_for_backward(y)
         ctx.rows, ctx.tau = rows, temperature
         return rows.from_rows(y)
@@ -95,7 +100,8 @@ class LogSoftmaxFn(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        dx = ctx.backend.kernels("softmax").log_softmax_backward(ctx.rows.to_rows(gy), y)
+        g = ctx.rows.to_rows(gy)
+        dx = ctx.backend.kernels("softmax").log_softmax_backward(g, y) if y.size else g.copy()
         if ctx.tau != 1.0:
             dx = dx * (1.0 / ctx.tau)
         return ctx.rows.from_rows(dx), None, None
@@ -110,13 +116,19 @@ def _temperature(op, temperature):
 
 def softmax(x, axis=None, temperature=1.0, dim=None):
     """softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1)."""
-    axis = normalize_axis(pick_axis(axis, dim, "softmax"), x.ndim)[0]
+    check_floating("softmax", x=x)
+    axis = normalize_axis(pick_axis(axis, dim, "softmax"), max(x.ndim, 1))[0]
+    if x.ndim == 0:                     # a 0-d tensor is one row of one value, as in PyTorch
+        return reshape(softmax(reshape(x, (1,)), 0, temperature), ())
     return SoftmaxFn.apply(x, axis, _temperature("softmax", temperature))
 
 
 def log_softmax(x, axis=None, temperature=1.0, dim=None):
     """log softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1)."""
-    axis = normalize_axis(pick_axis(axis, dim, "log_softmax"), x.ndim)[0]
+    check_floating("log_softmax", x=x)
+    axis = normalize_axis(pick_axis(axis, dim, "log_softmax"), max(x.ndim, 1))[0]
+    if x.ndim == 0:                     # a 0-d tensor is one row of one value, as in PyTorch
+        return reshape(log_softmax(reshape(x, (1,)), 0, temperature), ())
     return LogSoftmaxFn.apply(x, axis, _temperature("log_softmax", temperature))
 
 
@@ -125,6 +137,7 @@ def logsumexp(x, axis=None, keepdims=False, temperature=1.0, dim=None):
     axes; PyTorch: ``dim``); τ = 1 is the plain LSE, τ → 0 the max. Built on the primitive
     ``minigrad.ops.reductions.logsumexp`` (max-subtracted, −inf with a zero gradient for a
     row of −inf): dy/dx = τ·softmax(x/τ)·(1/τ) = softmax(x/τ)."""
+    check_floating("logsumexp", x=x)
     axis = pick_axis(axis, dim, "logsumexp", default=None)
     tau = _temperature("logsumexp", temperature)
     if tau == 1.0:

@@ -2,7 +2,9 @@
 (catalog N001): ``batch_norm``, ``BatchNorm1d``, ``BatchNorm2d``, ``fuse_conv_bn_eval``.
 """
 import copy
+import math
 
+from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function
 from minigrad.layers.module import Parameter
 from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype
@@ -30,8 +32,7 @@ class BatchNormFn(Function):
     """
     @staticmethod
     def forward(ctx, x, weight, bias, running_mean, running_var, training, momentum, eps):
-        N, C = x.shape[:2]
-        x3 = x.reshape(N, C, -1)
+        x3 = _rows(x)
         w, b = as_dtype(weight, x.dtype), as_dtype(bias, x.dtype)
         if training:
             y3, mean, var, rstd = ctx.backend.kernels("norm").batch_norm_forward(x3, w, b, eps)
@@ -55,8 +56,7 @@ class BatchNormFn(Function):
     @staticmethod
     def backward(ctx, gy):
         x, weight, mean, rstd = ctx.saved_tensors
-        N, C = x.shape[:2]
-        x3, gy3 = x.reshape(N, C, -1), gy.reshape(N, C, -1)
+        x3, gy3 = _rows(x), _rows(gy)
         w = as_dtype(weight, x.dtype)
         if ctx.training:
             dx, dw, db = ctx.backend.kernels("norm").batch_norm_backward(gy3, x3, mean, rstd, w)
@@ -68,6 +68,11 @@ class BatchNormFn(Function):
                   if needs[1] else None)
             db = gy3.sum(axis=(0, 2)) if needs[2] else None
         return dx.reshape(x.shape), dw, db, None, None, None, None, None
+
+
+def _rows(a):
+    """(N, C, *) as (N, C, L), L spelled out (an empty batch has no −1 to infer)."""
+    return a.reshape(a.shape[0], a.shape[1], math.prod(a.shape[2:]))
 
 
 def _check_channels(x, name, t):
@@ -84,6 +89,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     ``running_var`` are given, updates them in place with factor ``momentum``;
     ``training=False`` normalizes with the running statistics.
     """
+    check_floating("batch_norm", x=x)
     if x.ndim < 2:
         raise ValueError(f"batch_norm: expected an input of shape (N, C) or (N, C, *), "
                          f"got shape {tuple(x.shape)}")
@@ -91,7 +97,7 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
                     ("weight", weight), ("bias", bias)):
         _check_channels(x, name, t)
     if training:
-        if x.size // x.shape[1] <= 1:
+        if x.shape[0] * math.prod(x.shape[2:]) <= 1:
             raise ValueError(f"batch_norm: expected more than 1 value per channel when "
                              f"training, got an input of shape {tuple(x.shape)}")
     elif running_mean is None or running_var is None:

@@ -6,6 +6,9 @@ A group is normalized exactly like a LayerNorm row, so the statistics and the in
 gradient come from the LayerNorm kernels on the (N·G, C/G·spatial) view; only the
 per-channel affine map is applied here.
 """
+import math
+
+from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function, no_grad
 from minigrad.creation import ones, zeros
 from minigrad.layers.module import Module, Parameter
@@ -29,8 +32,8 @@ class GroupNormFn(Function):
     def forward(ctx, x, weight, bias, groups, eps):
         N, C = x.shape[:2]
         xhat, mean, rstd = ctx.backend.kernels("norm").layer_norm_forward(
-            x.reshape(N * groups, -1), None, None, eps)
-        y = xhat.reshape(N, C, -1)
+            _groups(x, groups), None, None, eps)
+        y = xhat.reshape(N, C, math.prod(x.shape[2:]))
         if weight is not None:
             y = y * as_dtype(weight, x.dtype)[:, None]
         if bias is not None:
@@ -44,22 +47,26 @@ class GroupNormFn(Function):
         x, weight, mean, rstd = ctx.saved_tensors
         needs = ctx.needs_input_grad
         N, C = x.shape[:2]
-        rows = N * ctx.groups
-        gy3 = gy.reshape(N, C, -1)
+        gy3 = gy.reshape(N, C, math.prod(x.shape[2:]))
         g = gy3 if weight is None else gy3 * as_dtype(weight, x.dtype)[:, None]
-        x2 = x.reshape(rows, -1)
+        x2 = _groups(x, ctx.groups)
         dx = None
         if needs[0]:
             dx, _, _ = ctx.backend.kernels("norm").layer_norm_backward(
-                g.reshape(rows, -1), x2, mean, rstd, None, need_affine_grads=False)
+                g.reshape(x2.shape), x2, mean, rstd, None, need_affine_grads=False)
             dx = dx.reshape(x.shape)
         dw = db = None
         if needs[1]:
-            xhat = ((x2 - mean[:, None]) * rstd[:, None]).reshape(N, C, -1)
+            xhat = ((x2 - mean[:, None]) * rstd[:, None]).reshape(gy3.shape)
             dw = (gy3 * xhat).sum(axis=(0, 2))
         if needs[2]:
             db = gy3.sum(axis=(0, 2))
         return dx, dw, db, None, None
+
+
+def _groups(a, groups):
+    """(N, C, *) as (N·G, C/G·*), sizes spelled out (an empty batch has no −1 to infer)."""
+    return a.reshape(a.shape[0] * groups, math.prod(a.shape[1:]) // groups)
 
 
 def _check_affine(op, x, name, t):
@@ -71,13 +78,14 @@ def _check_affine(op, x, name, t):
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize x (N, C, *) over each group of C/num_groups channels (and all spatial
     positions) per sample, then apply the per-channel ``weight`` and ``bias``."""
+    check_floating("group_norm", x=x)
     if x.ndim < 2:
         raise ValueError(f"group_norm: expected an input of shape (N, C, *), got {tuple(x.shape)}")
     C = x.shape[1]
     if num_groups <= 0 or C % num_groups:
         raise ValueError(f"group_norm: {C} channels (input of shape {tuple(x.shape)}) do not "
                          f"split into {num_groups} groups")
-    if x.size // (x.shape[0] * num_groups) <= 1:
+    if math.prod(x.shape[1:]) // num_groups <= 1:
         raise ValueError(f"group_norm: each of the {num_groups} groups of an input of shape "
                          f"{tuple(x.shape)} holds a single value, whose normalized value is "
                          "always 0; use more channels per group or spatial positions")
@@ -93,17 +101,18 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     with ``use_input_stats`` and running statistics given, these move towards the batch
     average of the instance statistics (unbiased variance); with ``use_input_stats=False``
     the running statistics are used, as in BatchNorm's evaluation mode."""
+    check_floating("instance_norm", x=x)
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected an input of shape (N, C, *spatial), "
                          f"got shape {tuple(x.shape)}")
     if not use_input_stats:
         return batch_norm(x, running_mean, running_var, weight, bias, False, momentum, eps)
     N, C = x.shape[:2]
-    L = x.size // (N * C)
+    L = math.prod(x.shape[2:])
     if L <= 1:
         raise ValueError(f"instance_norm: expected more than 1 spatial element per channel, "
                          f"got an input of shape {tuple(x.shape)}")
-    if running_mean is not None:
+    if running_mean is not None and N > 0:      # an empty batch leaves the statistics as they are
         with no_grad():
             x3 = x.data.reshape(N, C, L)
             mean = x3.mean(axis=2)

@@ -8,6 +8,7 @@ shared across time steps (their gradients accumulate over the steps on the tape)
 """
 import math
 
+from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function
 from minigrad.creation import ones, zeros
 from minigrad.layers.module import Module, Parameter
@@ -102,6 +103,7 @@ class RMSNormFn(Function):
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize x over its last axes ``normalized_shape`` (mean 0, variance 1 per sample),
     then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``)."""
+    check_floating("layer_norm", x=x)
     shape = _normalized_shape("layer_norm", x, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
     _check_param("layer_norm", "bias", bias, shape)
@@ -112,6 +114,7 @@ def rms_norm(x, normalized_shape, weight=None, eps=None, p=None):
     """x divided by its root mean square over the last axes ``normalized_shape``, times
     ``weight``. ``eps=None`` uses the dtype's machine epsilon (PyTorch's default).
     ``p`` in (0, 1] gives partial RMSNorm: the RMS of the first ⌈p·F⌉ features only."""
+    check_floating("rms_norm", x=x)
     shape = _normalized_shape("rms_norm", x, normalized_shape)
     _check_param("rms_norm", "weight", weight, shape)
     F = math.prod(shape)
