@@ -49,13 +49,9 @@ class Var(Function):
     dv/dx = 2 (x - m) / (n - ddof) (the terms through m sum to zero)."""
     @staticmethod
     def forward(ctx, x, axis, keepdims, ddof):
-        n = _count(x.shape, axis)
-        if n - ddof <= 0:
-            raise ValueError(f"var: {n} values over axis {axis} with ddof={ddof} "
-                             "leave no degrees of freedom")
-        centered = x - x.mean(axis=axis, keepdims=True)
+        centered, ctx.denom = _centered("var", x, axis, ddof)
         ctx.save_for_backward(centered)
-        ctx.axis, ctx.keepdims, ctx.denom = axis, keepdims, n - ddof
+        ctx.axis, ctx.keepdims = axis, keepdims
         return (centered * centered).sum(axis=axis, keepdims=keepdims) / ctx.denom
 
     @staticmethod
@@ -71,14 +67,10 @@ class Std(Function):
     x − m is 0 too: the gradient there is 0, PyTorch's value, not 0/0."""
     @staticmethod
     def forward(ctx, x, axis, keepdims, ddof):
-        n = _count(x.shape, axis)
-        if n - ddof <= 0:
-            raise ValueError(f"std: {n} values over axis {axis} with ddof={ddof} "
-                             "leave no degrees of freedom")
-        centered = x - x.mean(axis=axis, keepdims=True)
-        s = ctx.xp.sqrt((centered * centered).sum(axis=axis, keepdims=True) / (n - ddof))
+        centered, ctx.denom = _centered("std", x, axis, ddof)
+        s = ctx.xp.sqrt((centered * centered).sum(axis=axis, keepdims=True) / ctx.denom)
         ctx.save_for_backward(centered, s)
-        ctx.axis, ctx.keepdims, ctx.denom = axis, keepdims, n - ddof
+        ctx.axis, ctx.keepdims = axis, keepdims
         return s if keepdims else s.reshape(_reduced_shape(x.shape, axis))
 
     @staticmethod
@@ -88,6 +80,15 @@ class Std(Function):
         g = expand_reduced(gy, centered.shape, ctx.axis, ctx.keepdims)
         zero = s == 0
         return g * centered / (ctx.denom * xp.where(zero, 1, s)) * ~zero
+
+
+def _centered(op, x, axis, ddof):
+    """(x − mean over ``axis``, n − ddof), the two pieces of the variance and the std."""
+    n = _count(x.shape, axis)
+    if n - ddof <= 0:
+        raise ValueError(f"{op}: {n} values over axis {axis} with ddof={ddof} "
+                         "leave no degrees of freedom")
+    return x - x.mean(axis=axis, keepdims=True), n - ddof
 
 
 class Max(Function):

@@ -5,11 +5,7 @@ Sums accumulate in float64 (``reduce_type="double"``), as in the Numba twins.
 Same functions and signatures as ``softmax_ref``."""
 import cupy
 
-
-def _sum_kernel(params, map_expr, name):
-    return cupy.ReductionKernel(params, "T out", map_expr, "a + b", "out = (T)a", "0", name,
-                                reduce_type="double")
-
+from minigrad.backends.kernels.norm_cupy import _sum_kernel
 
 _sum = _sum_kernel("T x", "x", "minigrad_softmax_sum")
 _sum_exp = _sum_kernel("T x, T m", "exp(x - m)", "minigrad_sum_exp")
