@@ -14,7 +14,7 @@ from minigrad.tensor import Tensor, as_tensor, from_numpy, tensor  # noqa: F401
 from minigrad import ops  # noqa: F401  (defines and registers the primitives)
 from minigrad.ops import tensor_methods  # noqa: F401
 from minigrad.ops.random import HostGenerator, manual_seed  # noqa: F401
-from minigrad.gradcheck import gradcheck  # noqa: F401
+from minigrad.gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from minigrad.creation import arange, empty, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: F401
 from minigrad import data, functional, layers  # noqa: F401
 from minigrad.layers.module import Module, Parameter  # noqa: F401

@@ -178,7 +178,16 @@ class Node:
 
 class Function:
     """Base class of every differentiable op. Subclasses define static
-    ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``."""
+    ``forward(ctx, *args)`` and ``backward(ctx, *grad_outputs)``.
+
+    Second derivatives (``create_graph=True``, see ``minigrad.double_backward``): set
+    ``differentiable_backward = True`` when ``backward`` runs unchanged on tensors (with
+    ``saves_constants = True`` when it saves floating values that do not depend on the
+    inputs), or give a ``composite`` staticmethod, the forward built from differentiable ops."""
+
+    differentiable_backward = False
+    saves_constants = False
+    composite = None
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -213,13 +222,18 @@ class Function:
             t is not None and t.requires_grad for t in tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
         ctx = Context(backend, needs)
+        if record and cls.composite is not None:
+            ctx.composite_args = (args, kwargs)   # create_graph recomputes the composite form
         raw = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(raw, tuple)
         ndarray = backend.ndarray  # NumPy returns scalars from 0-d ops and full reductions
         if multi:
-            raw = tuple(r if type(r) is ndarray else ctx.xp.asarray(r) for r in raw)
-        elif type(raw) is not ndarray:
-            raw = ctx.xp.asarray(raw)
+            arrays_out = tuple(r if type(r) is ndarray else ctx.xp.asarray(r) for r in raw)
+        else:
+            arrays_out = raw if type(raw) is ndarray else ctx.xp.asarray(raw)
+        if arrays_out is not raw and ctx.saved_tensors:   # a saved scalar output: save its array
+            _resave_outputs(ctx, raw if multi else (raw,), arrays_out if multi else (arrays_out,))
+        raw = arrays_out
         if _GradMode.debug:
             _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
         outputs = [Tensor._wrap(r) for r in (raw if multi else (raw,))]
@@ -228,7 +242,9 @@ class Function:
                 _share_version_with_base(out, tensors, ctx.xp)
         if record:
             if ctx.saved_tensors:
-                ctx._saved_versions = _watch_saved(ctx.saved_tensors, tensors, outputs, ctx.xp)
+                ctx._saved_versions, roles = _watch_saved(ctx.saved_tensors, tensors, outputs, ctx.xp)
+                if cls.differentiable_backward:
+                    ctx.saved_roles = roles   # which input or output each saved array is
             node = Node(cls, ctx, [t if n else None for t, n in zip(tensors, needs)], outputs)
             for i, out in enumerate(outputs):
                 if out.dtype.kind in "fc":
@@ -236,6 +252,13 @@ class Function:
                     out._node = node
                     out._out_index = i
         return tuple(outputs) if multi else outputs[0]
+
+
+def _resave_outputs(ctx, scalars, arrays):
+    """Forward saved an output that NumPy gave as a scalar: save the array that becomes the
+    output tensor's instead, so that the saved value is known to be that output."""
+    swap = {id(s): a for s, a in zip(scalars, arrays) if s is not a}
+    ctx.saved_tensors = tuple(swap.get(id(x), x) for x in ctx.saved_tensors)
 
 
 def _same_memory(xp, a, b):
@@ -253,17 +276,37 @@ def _share_version_with_base(out, inputs, xp):
 
 def _watch_saved(saved, inputs, outputs, xp):
     """(version counter, version now) for each saved array that is the memory of an
-    input or output tensor: backward checks none of them changed."""
-    watched = []
+    input or output tensor: backward checks none of them changed. Also each saved
+    array's role: ('input', i) or ('output', j) (the array or a view of that memory), or
+    None for a value of its own."""
+    watched, roles = [], []
     for array in saved:
-        if not hasattr(array, "base"):
-            continue
-        for t in (*inputs, *outputs):
-            if t is not None and _same_memory(xp, array, t.data):
+        role = None
+        if hasattr(array, "base"):
+            role = _owner(array, inputs, outputs, xp)
+            if role is not None:
+                t = (inputs if role[0] == "input" else outputs)[role[1]]
                 box = t._shared_version_box()
                 watched.append((box, box.value, t.shape))
-                break
-    return tuple(watched)
+        roles.append(role)
+    return tuple(watched), tuple(roles)
+
+
+def _owner(array, inputs, outputs, xp):
+    """The input or output whose array this is, else one whose memory it views (a @ a.T)."""
+    for i, t in enumerate(inputs):
+        if t is not None and t.data is array:
+            return ("input", i)
+    for j, t in enumerate(outputs):
+        if t.data is array:
+            return ("output", j)
+    for i, t in enumerate(inputs):
+        if t is not None and _same_memory(xp, array, t.data):
+            return ("input", i)
+    for j, t in enumerate(outputs):
+        if _same_memory(xp, array, t.data):
+            return ("output", j)
+    return None
 
 
 def _raise_mixed_backends(cls, a, b):
@@ -294,8 +337,9 @@ def sum_to_shape(grad, shape, op_name="op"):
     return grad.reshape(shape)
 
 
-def _topological_nodes(roots):
-    """Nodes reachable from ``roots``, each after every node that consumes its outputs."""
+def _topological_nodes(roots, stop=None):
+    """Nodes reachable from ``roots``, each after every node that consumes its outputs
+    (not going past the tensors whose ids are in ``stop``)."""
     order, seen = [], set()
     stack = [(n, False) for n in roots if n is not None]
     while stack:
@@ -308,7 +352,8 @@ def _topological_nodes(roots):
         seen.add(id(node))
         stack.append((node, True))
         for t in node.inputs:
-            if t is not None and t._node is not None and id(t._node) not in seen:
+            if t is not None and t._node is not None and id(t._node) not in seen \
+                    and (stop is None or id(t) not in stop):
                 stack.append((t._node, False))
     order.reverse()
     return order
@@ -429,9 +474,12 @@ def _raise_freed(node):
         "first time if you need to backward through this graph again")
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
     """Gradients of ``outputs`` with respect to ``inputs``, returned as tensors;
-    nothing is accumulated into any ``.grad`` (like ``torch.autograd.grad``)."""
+    nothing is accumulated into any ``.grad`` (like ``torch.autograd.grad``).
+    ``create_graph=True`` records the gradients on the tape, so that they can be
+    differentiated again (``retain_graph`` then defaults to True)."""
     from minigrad.tensor import Tensor
     single_input = isinstance(inputs, Tensor)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
@@ -440,10 +488,14 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
         grad_outputs = [None] * len(outputs)
     elif isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
-    seeds = []
-    for out, g in zip(outputs, grad_outputs):
-        seeds.append(_seed_gradient(out, g))
-    grads = run_backward(outputs, seeds, retain_graph=retain_graph, inputs=inputs)
+    if create_graph:
+        from minigrad import double_backward
+        seeds = [_seed_tensor(out, g) if isinstance(g, Tensor) else Tensor._wrap(_seed_gradient(out, g))
+                 for out, g in zip(outputs, grad_outputs)]
+        grads = double_backward.run_backward(outputs, seeds, inputs=inputs)
+    else:
+        seeds = [_seed_gradient(out, g) for out, g in zip(outputs, grad_outputs)]
+        grads = run_backward(outputs, seeds, retain_graph=bool(retain_graph), inputs=inputs)
     result = []
     for t, g in zip(inputs, grads):
         if g is None:
@@ -452,8 +504,17 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, allow_unused=Fa
                                    "compute the outputs; pass allow_unused=True to get None")
             result.append(None)
         else:
-            result.append(Tensor._wrap(g))
+            result.append(g if isinstance(g, Tensor) else Tensor._wrap(g))
     return result[0] if single_input else result
+
+
+def _seed_tensor(out, g):
+    """A tensor seed of a ``create_graph`` backward keeps its graph (a gradient of a
+    gradient may depend on it); it is cast to the output's dtype."""
+    if g.shape != out.shape:
+        raise RuntimeError(f"gradient of shape {tuple(g.shape)} given for an output of shape "
+                           f"{tuple(out.shape)}")
+    return g if g.dtype == out.dtype else g.astype(out.dtype)
 
 
 def _seed_gradient(out, g):

@@ -124,6 +124,18 @@ class Tensor:
             return array.astype(dtype)
         return array.copy() if copy else array
 
+    def __and__(self, other):        # boolean masks: not differentiable
+        return Tensor._wrap(self.data & self._operand_array(other))
+
+    def __or__(self, other):
+        return Tensor._wrap(self.data | self._operand_array(other))
+
+    def __xor__(self, other):
+        return Tensor._wrap(self.data ^ self._operand_array(other))
+
+    def __invert__(self):
+        return Tensor._wrap(~self.data)
+
     def __bool__(self):
         return bool(self.data)
 
@@ -136,15 +148,23 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------- autograd
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, grad=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires it.
-        ``grad`` is needed unless ``self`` has one element (it defaults to ones)."""
+        ``grad`` is needed unless ``self`` has one element (it defaults to ones).
+        ``create_graph=True`` records the gradients on the tape (``leaf.grad`` can then be
+        differentiated again); the graph is then kept, as with ``retain_graph=True``."""
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True "
                                "(or it ran under no_grad())")
+        if create_graph:
+            from minigrad import double_backward
+            seed = (autograd._seed_tensor(self, grad) if isinstance(grad, Tensor)
+                    else Tensor._wrap(autograd._seed_gradient(self, grad)))
+            double_backward.run_backward([self], [seed])
+            return
         autograd.run_backward([self], [autograd._seed_gradient(self, grad)],
-                              retain_graph=retain_graph)
+                              retain_graph=bool(retain_graph))
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.dtype.kind not in "fc":

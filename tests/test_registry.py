@@ -6,10 +6,12 @@ import pytest
 
 from minigrad import registry
 from minigrad.autograd import no_grad
+from minigrad.double_backward import SecondOrderError
 from minigrad.gradcheck import _list_adapter, case_inputs, check_entry
 from tests.oracles import all_oracles
 
 CHECKED = [e for e in registry.entries() if e.check != "state"]
+FD = [e for e in CHECKED if e.check == "fd"]
 ORACLES = all_oracles()
 
 
@@ -20,6 +22,20 @@ def _id(entry):
 @pytest.mark.parametrize("entry", CHECKED, ids=_id)
 def test_backward_matches_finite_differences(entry, backend):
     n_cases, worst_abs, _ = check_entry(entry, backend)
+    assert n_cases >= 1
+
+
+@pytest.mark.parametrize("entry", FD, ids=_id)
+def test_second_derivatives_match_finite_differences(entry, backend):
+    """gradgradcheck of every fd op: the gradient of its own backward (create_graph=True)
+    against central differences of first-order gradients. An op on the path without a
+    second-order rule must say so by name (never a silently wrong second derivative): that
+    is reported as an expected failure, one per op still to be given a rule."""
+    try:
+        n_cases, _, _ = check_entry(entry, backend, order=2)
+    except SecondOrderError as err:
+        assert "no second-order rule" in str(err) or "create_graph=True" in str(err)
+        pytest.xfail(f"no second-order rule yet: {err}")
     assert n_cases >= 1
 
 

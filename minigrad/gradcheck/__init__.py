@@ -164,6 +164,42 @@ def gradcheck(fn, inputs, kwargs=None, eps=1e-6, atol=1e-5, rtol=1e-4,
     return result
 
 
+def gradgradcheck(fn, inputs, kwargs=None, seed=0, **tolerances):
+    """Check second derivatives: the gradient of h(x) = Σ_i <∂(Σ_k <f_k(x), u_k>)/∂x_i, v_i>
+    (random u, v), which minigrad gets by differentiating its own first-order backward
+    (``create_graph=True``), against central differences of h, which need first-order
+    gradients only. That is the vector-Hessian (or Jacobian-of-VJP) product of ``fn``.
+    Same arguments and result as ``gradcheck``; inputs are float64."""
+    kwargs = kwargs or {}
+    wrt_positions = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not wrt_positions:
+        raise ValueError("gradgradcheck: no input has requires_grad=True")
+    rng = numpy.random.default_rng(seed + 1)
+    outs = _outputs(fn, inputs, kwargs)
+    u = [rng.standard_normal(o.shape) for o in outs]
+    v = [rng.standard_normal(inputs[i].shape) for i in wrt_positions]
+
+    def first_order_dot(*xs):
+        with autograd.enable_grad():
+            outs = _outputs(fn, xs, kwargs)
+            pairs = [(o, w) for o, w in zip(outs, u) if o.requires_grad]
+            wrt = [xs[i] for i in wrt_positions]
+            if not pairs:
+                return Tensor._wrap(backend_of_array(wrt[0].data).xp.zeros(()))
+            grads = autograd.grad([o for o, _ in pairs], wrt,
+                                  grad_outputs=[backend_of_array(o.data).asarray(w) for o, w in pairs],
+                                  create_graph=True, allow_unused=True)
+            total = None
+            for g, vi in zip(grads, v):
+                if g is not None:
+                    term = (g * backend_of_array(g.data).asarray(vi)).sum()
+                    total = term if total is None else total + term
+            return total if total is not None else Tensor._wrap(
+                backend_of_array(wrt[0].data).xp.zeros(()))
+
+    return gradcheck(first_order_dot, inputs, **tolerances)
+
+
 def _split_like(flat, outs):
     parts, start = [], 0
     for o in outs:
@@ -234,14 +270,18 @@ def _flat_tensors(args):
             yield a
 
 
-def check_entry(entry, backend="numpy"):
+def check_entry(entry, backend="numpy", order=1):
     """Run every generated case of a registry entry. Returns (n_cases, worst_abs_err,
-    worst_rel_err); raises ``GradcheckError`` on the first failing case."""
+    worst_rel_err); raises ``GradcheckError`` on the first failing case. ``order=2``
+    checks second derivatives (``gradgradcheck``) of an ``fd`` entry instead."""
+    if order == 2 and entry.check != "fd":
+        raise ValueError(f"{entry.name}: second derivatives are checked for 'fd' ops only, "
+                         f"this one is checked as {entry.check!r}")
     with use_backend(backend):      # tensors an op creates itself go to the checked backend
-        return _check_cases(entry, backend)
+        return _check_cases(entry, backend, gradgradcheck if order == 2 else gradcheck)
 
 
-def _check_cases(entry, backend):
+def _check_cases(entry, backend, check=None):
     rng = numpy.random.default_rng(0)
     worst_abs = worst_rel = 0.0
     cases = entry.cases(rng)
@@ -258,7 +298,7 @@ def _check_cases(entry, backend):
                 worst_abs = max(worst_abs, err)
                 continue
             tol = {k: v for k, v in (("atol", case.atol), ("rtol", case.rtol)) if v is not None}
-            result = gradcheck(fn, flat, kwargs, **tol)
+            result = (check or gradcheck)(fn, flat, kwargs, **tol)
         except GradcheckError as err:
             raise GradcheckError(f"{entry.name} case {n} {case}: {err}") from None
         worst_abs = max(worst_abs, result.worst.abs_err)

@@ -10,6 +10,8 @@ from minigrad.tensor import Tensor
 
 class Add(Function):
     """z = a + b;  dz/da = 1, dz/db = 1."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -21,6 +23,8 @@ class Add(Function):
 
 class Sub(Function):
     """z = a - b;  dz/da = 1, dz/db = -1."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -32,6 +36,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = a * b;  dz/da = b, dz/db = a."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -46,6 +52,8 @@ class Mul(Function):
 
 class Div(Function):
     """z = a / b;  dz/da = 1/b, dz/db = -a/b² = -z/b."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         z = a / b
@@ -61,6 +69,8 @@ class Div(Function):
 
 class Neg(Function):
     """z = -a;  dz/da = -1."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a):
         return -a
@@ -72,6 +82,8 @@ class Neg(Function):
 
 class Pow(Function):
     """z = a ** b;  dz/da = b a^(b-1),  dz/db = z log a (only defined for a > 0)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         z = a ** b
@@ -90,6 +102,8 @@ class Pow(Function):
 
 class Exp(Function):
     """y = eˣ;  dy/dx = eˣ = y (the output is saved, not the input)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.exp(x)
@@ -104,6 +118,8 @@ class Exp(Function):
 
 class Log(Function):
     """y = log x;  dy/dx = 1/x."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -117,6 +133,8 @@ class Log(Function):
 
 class Log1p(Function):
     """y = log(1 + x), accurate for small x;  dy/dx = 1/(1 + x)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -130,6 +148,8 @@ class Log1p(Function):
 
 class Expm1(Function):
     """y = eˣ - 1, accurate for small x;  dy/dx = eˣ = y + 1."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.expm1(x)
@@ -144,6 +164,8 @@ class Expm1(Function):
 
 class Sqrt(Function):
     """y = √x;  dy/dx = 1/(2√x) = 1/(2y)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.sqrt(x)
@@ -158,6 +180,8 @@ class Sqrt(Function):
 
 class Rsqrt(Function):
     """y = 1/√x;  dy/dx = -½ x^(-3/2) = -½ y³."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = 1 / ctx.xp.sqrt(x)
@@ -172,6 +196,8 @@ class Rsqrt(Function):
 
 class Abs(Function):
     """y = |x|;  dy/dx = sign(x) (0 at x = 0, the subgradient NumPy and PyTorch use)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -186,6 +212,8 @@ class Abs(Function):
 class Maximum(Function):
     """z = max(a, b) elementwise; the gradient goes to the larger input
     (split equally on ties, so that a symmetric sum of both is still exact)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -200,6 +228,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """z = min(a, b) elementwise; the gradient goes to the smaller input (split on ties)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -214,6 +244,8 @@ class Minimum(Function):
 
 class Clip(Function):
     """y = min(max(x, lo), hi);  dy/dx = 1 where lo ≤ x ≤ hi, else 0."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward(x)
@@ -233,6 +265,8 @@ class Clip(Function):
 
 class Where(Function):
     """z = a where cond else b;  dz/da = cond, dz/db = 1 - cond (cond gets none)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
@@ -247,6 +281,8 @@ class Where(Function):
 
 class Sin(Function):
     """y = sin x;  dy/dx = cos x."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -260,6 +296,8 @@ class Sin(Function):
 
 class Cos(Function):
     """y = cos x;  dy/dx = -sin x."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -273,6 +311,8 @@ class Cos(Function):
 
 class Tanh(Function):
     """y = tanh x;  dy/dx = 1 - y²."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = ctx.xp.tanh(x)
@@ -287,6 +327,8 @@ class Tanh(Function):
 
 class Sigmoid(Function):
     """y = σ(x) = 1/(1 + e⁻ˣ);  dy/dx = y(1 - y)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         y = stable_sigmoid(ctx.xp, x)
@@ -301,6 +343,8 @@ class Sigmoid(Function):
 
 class Erf(Function):
     """y = erf x = (2/√π) ∫₀ˣ e^(-t²) dt;  dy/dx = (2/√π) e^(-x²)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -314,6 +358,8 @@ class Erf(Function):
 
 class Cast(Function):
     """y = x converted to ``dtype``; the gradient is converted back to x's dtype."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, dtype, copy):
         return x.astype(dtype, copy=copy)

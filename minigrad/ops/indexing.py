@@ -18,6 +18,7 @@ class GetItem(Function):
     zeros with dy added back at those places: a plain assignment for basic
     indexing (slices read each element once), a scatter-add for integer arrays
     (which may read an element several times)."""
+    differentiable_backward = True
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.dtype, ctx.index = x.shape, x.dtype, index
@@ -28,12 +29,36 @@ class GetItem(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        xp = ctx.xp
-        if _is_basic(ctx.index) or _is_boolean(ctx.index):
-            gx = xp.zeros(ctx.shape, dtype=gy.dtype)
-            gx[ctx.index] = gy
-            return gx
-        return ctx.backend.kernels("indexing").scatter_add(ctx.shape, gy.dtype, ctx.index, gy)
+        return _scatter_add(ctx, ctx.shape, ctx.index, gy)
+
+
+def _scatter_add(ctx, shape, index, g):
+    """zeros(shape) with ``g`` added at ``index``: a plain assignment for basic indexing
+    (each place read once), a scatter-add kernel for integer arrays; on tensors (a
+    ``create_graph`` backward) the recorded ``ScatterAdd``."""
+    if isinstance(g, Tensor):
+        return ScatterAdd.apply(g, tuple(shape), index)
+    if _is_basic(index) or _is_boolean(index):
+        gx = ctx.xp.zeros(shape, dtype=g.dtype)
+        gx[index] = g
+        return gx
+    return ctx.backend.kernels("indexing").scatter_add(shape, g.dtype, index, g)
+
+
+class ScatterAdd(Function):
+    """y = zeros(shape) with v added at ``index`` (repeated places add up): the backward of
+    x[index], as an op of its own so that a gradient of a gradient can flow through it;
+    dv = dy[index]."""
+    differentiable_backward = True
+
+    @staticmethod
+    def forward(ctx, v, shape, index):
+        ctx.index = index
+        return _scatter_add(ctx, shape, index, v)
+
+    @staticmethod
+    def backward(ctx, gy):
+        return gy[ctx.index]
 
 
 def _is_boolean(index):
@@ -43,6 +68,7 @@ def _is_boolean(index):
 class TakeAlongAxis(Function):
     """y = take_along_axis(x, idx, axis) (PyTorch's ``gather``);
     dx = zeros with dy scatter-added along ``axis`` at idx."""
+    differentiable_backward = True
     @staticmethod
     def forward(ctx, x, idx, axis):
         ctx.shape, ctx.axis = x.shape, axis
@@ -51,11 +77,14 @@ class TakeAlongAxis(Function):
 
     @staticmethod
     def backward(ctx, gy):
-        xp = ctx.xp
         idx, = ctx.saved_tensors
-        index = list(_open_grid(xp, idx.shape))
-        index[ctx.axis] = idx
-        return ctx.backend.kernels("indexing").scatter_add(ctx.shape, gy.dtype, tuple(index), gy)
+        index = list(_open_grid(ctx.backend.xp, idx.shape))
+        index[ctx.axis] = _array(idx)
+        return _scatter_add(ctx, ctx.shape, tuple(index), gy), None, None
+
+
+def _array(x):
+    return x.data if isinstance(x, Tensor) else x
 
 
 def _open_grid(xp, shape):
@@ -69,6 +98,8 @@ def _open_grid(xp, shape):
 class IndexSelect(Function):
     """y = x.take(idx, axis) (rows of an embedding table, say);
     dx = zeros with dy scatter-added at idx along ``axis``."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, idx, axis):
         ctx.shape, ctx.axis = x.shape, axis
@@ -78,15 +109,16 @@ class IndexSelect(Function):
     @staticmethod
     def backward(ctx, gy):
         xp = ctx.xp
-        idx, = ctx.saved_tensors
+        idx = _array(ctx.saved_tensors[0])
         moved = (ctx.shape[ctx.axis],) + ctx.shape[:ctx.axis] + ctx.shape[ctx.axis + 1:]
         g = xp.moveaxis(gy, list(range(ctx.axis, ctx.axis + idx.ndim)), list(range(idx.ndim)))
-        gx = ctx.backend.kernels("indexing").scatter_add(moved, gy.dtype, idx, g)
-        return xp.moveaxis(gx, 0, ctx.axis)
+        return xp.moveaxis(_scatter_add(ctx, moved, idx, g), 0, ctx.axis)
 
 
 class MaskedFill(Function):
     """y = value where mask else x;  dx = dy where not mask, else 0."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, mask, value):
         ctx.save_for_backward(mask)

@@ -9,6 +9,8 @@ class MatMul(Function):
     """C = A @ B with NumPy's rules: 1-D operands are promoted to matrices and the
     added axis removed afterwards; leading (batch) axes broadcast.
     dA = dC @ Bᵀ,  dB = Aᵀ @ dC  (batch axes that were broadcast are summed by the engine)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
@@ -43,6 +45,8 @@ class Einsum(Function):
     The gradient of operand k is einsum of the output gradient with the other
     operands, written to operand k's subscripts; a letter that appears in operand k
     only (summed away in the forward) gets broadcast back."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, spec, *operands):
         ctx.save_for_backward(*operands)
@@ -75,18 +79,26 @@ def _scatter_subscripts(xp, g, kept, sub, shape):
     """Place a gradient over subscripts ``kept`` back onto operand subscripts ``sub``
     (broadcast over letters it lacks; repeated letters put it on the diagonal)."""
     sizes = dict(zip(sub, shape))
-    full = xp.zeros(shape, dtype=g.dtype)
     letters = "".join(dict.fromkeys(sub))
-    expanded = xp.einsum(f"{kept}->{kept}", g)
+    expanded = g
     for c in letters:
         if c not in kept:
             expanded = xp.expand_dims(expanded, -1)
             kept += c
     expanded = xp.broadcast_to(expanded, tuple(sizes[c] for c in kept))
-    view = xp.einsum(f"{sub}->{letters}", full)  # a writable view when letters repeat
-    order = [kept.index(c) for c in letters]
-    view[...] += expanded.transpose(order)
-    return full
+    spread = xp.transpose(expanded, [kept.index(c) for c in letters])
+    if letters == sub:                    # no repeated letter: broadcasting is all it takes
+        return spread
+    # a repeated letter (a diagonal, 'ii'): one fresh letter per position of ``sub``, tied
+    # to the first position with that letter by an identity matrix
+    fresh = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in sub][:len(sub)]
+    first = {c: fresh[sub.index(c)] for c in letters}
+    operands, specs = [spread], ["".join(first[c] for c in letters)]
+    for p, c in enumerate(sub):
+        if sub.index(c) != p:
+            operands.append(xp.asarray(xp.eye(sizes[c], dtype=g.dtype)))
+            specs.append(first[c] + fresh[p])
+    return xp.einsum(",".join(specs) + "->" + "".join(fresh), *operands)
 
 
 def matmul(a, b):

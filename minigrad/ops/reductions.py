@@ -20,6 +20,8 @@ def _reduced_shape(shape, axis):
 
 class Sum(Function):
     """y = Σ_axis x;  dy/dx = 1, so the gradient is gy broadcast back over ``axis``."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
@@ -33,6 +35,8 @@ class Sum(Function):
 
 class Mean(Function):
     """y = (1/n) Σ_axis x;  dy/dx = 1/n."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         ctx.shape, ctx.axis, ctx.keepdims = x.shape, axis, keepdims
@@ -60,6 +64,12 @@ class Var(Function):
         g = expand_reduced(gy, centered.shape, ctx.axis, ctx.keepdims)
         return g * centered * (2.0 / ctx.denom)
 
+    @staticmethod
+    def composite(x, axis, keepdims, ddof):
+        centered = x - x.mean(axis=axis, keepdims=True)
+        return (centered * centered).sum(axis=axis, keepdims=keepdims) / (
+            _count(x.shape, axis) - ddof)
+
 
 class Std(Function):
     """σ = √v with v the variance over ``axis`` (``Var``);
@@ -81,6 +91,10 @@ class Std(Function):
         zero = s == 0
         return g * centered / (ctx.denom * xp.where(zero, 1, s)) * ~zero
 
+    @staticmethod
+    def composite(x, axis, keepdims, ddof):     # second derivatives away from σ = 0
+        return Var.composite(x, axis, keepdims, ddof).sqrt()
+
 
 def _centered(op, x, axis, ddof):
     """(x − mean over ``axis``, n − ddof), the two pieces of the variance and the std."""
@@ -93,6 +107,8 @@ def _centered(op, x, axis, ddof):
 
 class Max(Function):
     """y = max_axis x; the gradient goes to the maximal element(s), split evenly on ties."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         y = x.max(axis=axis, keepdims=True)
@@ -108,6 +124,8 @@ class Max(Function):
 
 class Min(Function):
     """y = min_axis x; the gradient goes to the minimal element(s), split evenly on ties."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         y = x.min(axis=axis, keepdims=True)
@@ -130,6 +148,8 @@ def _extremum_grad(x, y, gy, axis, keepdims):
 class LogSumExp(Function):
     """y = log Σ_axis eˣ, computed as m + log Σ e^(x - m) with m = max x (no overflow);
     dy/dx = softmax(x) = e^(x - y) (zero for a row that is all -inf, where y = -inf)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis, keepdims):
         xp = ctx.xp

@@ -7,6 +7,8 @@ from minigrad.tensor import Tensor
 
 class Reshape(Function):
     """y = x viewed with a new shape;  dx = dy reshaped back."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.shape = x.shape
@@ -23,6 +25,8 @@ class Reshape(Function):
 
 class Transpose(Function):
     """y = x with axes permuted by ``axes``;  dx = dy permuted by the inverse permutation."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axes):
         ctx.axes = axes
@@ -31,15 +35,17 @@ class Transpose(Function):
     @staticmethod
     def backward(ctx, gy):
         if ctx.axes is None:
-            return gy.transpose()
+            return ctx.xp.transpose(gy)
         inverse = [0] * len(ctx.axes)
         for i, a in enumerate(ctx.axes):
             inverse[a] = i
-        return gy.transpose(inverse)
+        return ctx.xp.transpose(gy, inverse)
 
 
 class BroadcastTo(Function):
     """y = x broadcast to ``shape``;  dx = dy summed over the broadcast axes (by the engine)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shape):
         try:
@@ -54,6 +60,8 @@ class BroadcastTo(Function):
 
 class Concatenate(Function):
     """y = [x₁ x₂ ...] along ``axis``;  dxᵢ = the slice of dy where xᵢ was placed."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, axis, *xs):
         ctx.axis = axis
@@ -69,6 +77,8 @@ class Concatenate(Function):
 
 class Stack(Function):
     """y = the xᵢ stacked along a new ``axis``;  dxᵢ = dy indexed at i along that axis."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, axis, *xs):
         ctx.axis = axis
@@ -83,6 +93,8 @@ class Stack(Function):
 
 class Split(Function):
     """(y₁, y₂, ...) = x cut along ``axis`` at ``indices``;  dx = [dy₁ dy₂ ...]."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, indices, axis):
         ctx.axis = axis
@@ -96,6 +108,8 @@ class Split(Function):
 class Pad(Function):
     """y = x padded with a constant (``pad_width`` as in ``numpy.pad``);
     dx = dy with the padding cut off."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, pad_width, value):
         ctx.index = tuple(slice(lo, lo + n) for (lo, _), n in zip(pad_width, x.shape))
@@ -108,6 +122,8 @@ class Pad(Function):
 
 class Flip(Function):
     """y = x reversed along ``axis``;  dx = dy reversed the same way."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, axis):
         ctx.axis = axis
@@ -120,6 +136,8 @@ class Flip(Function):
 
 class Roll(Function):
     """y = x rolled by ``shift`` along ``axis``;  dx = dy rolled by -shift."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, shift, axis):
         ctx.shift, ctx.axis = shift, axis
