@@ -118,11 +118,26 @@ class _TensorContext:
         from minigrad.ops.tensor_xp import TensorXP
         ctx = node.ctx
         self.__dict__.update({k: v for k, v in ctx.__dict__.items()})
-        self.backend = ctx.backend
+        self.backend = _TensorBackend(ctx.backend, node.name)
         self.xp = TensorXP(ctx.backend)
         self.needs_input_grad = ctx.needs_input_grad
         self.saved_tensors = tuple(_as_tensor(a, role, node, outs)
                                    for a, role in zip(ctx.saved_tensors, getattr(ctx, "saved_roles", ())))
+
+
+class _TensorBackend:
+    """The backend as a backward on tensors sees it: fused kernels and special functions
+    work on arrays only, so reaching for them is an error naming the op (the op needs a
+    composite form), never a computation off the tape."""
+
+    def __init__(self, backend, op):
+        self._backend, self._op = backend, op
+
+    def __getattr__(self, name):
+        if name in ("kernels", "special"):
+            raise SecondOrderError(f"{self._op} has no second-order rule: its backward uses a "
+                                   f"fused kernel ({name}), so it needs a composite form")
+        return getattr(self._backend, name)
 
 
 def _as_tensor(array, role, node, outs):

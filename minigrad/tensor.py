@@ -234,8 +234,12 @@ class Tensor:
     def cuda(self):
         return self.to("cupy")
 
-    def astype(self, dtype):
+    def astype(self, dtype, copy=True):
+        """This tensor converted to ``dtype`` (differentiable between floating dtypes);
+        ``copy=False`` returns the tensor itself when it already has that dtype (NumPy's)."""
         from minigrad.ops.elementwise import cast
+        if not copy and self.dtype == dtype:
+            return self
         return cast(self, dtype)
 
     def float(self):
@@ -260,6 +264,11 @@ class Tensor:
         """``other`` as an operand of an in-place op: a Tensor's array, host arrays moved to
         this tensor's backend (a NumPy array can update a CuPy tensor), scalars as they are."""
         if isinstance(other, Tensor):
+            if other.requires_grad and autograd.is_grad_enabled():
+                raise RuntimeError(
+                    f"in-place change of a tensor of shape {tuple(self.shape)} with a value that "
+                    "requires grad: in-place ops are not recorded, so that value's gradient "
+                    "would be lost; use the out-of-place op (a + b, where, ...) instead")
             other = other.data
         backend = backend_of_array(self.data)
         if _is_array(other) and getattr(other, "ndim", 0) > 0 and backend_of_array(other) is not backend:

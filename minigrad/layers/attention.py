@@ -36,6 +36,8 @@ class MaskedSoftmax(Function):
     Backward: dy_i/ds_j = y_i (δ_ij - y_j), so ds = y ⊙ (dy - Σ_j dy_j y_j); masked entries
     and fully masked rows have y = 0 and get exactly zero gradient.
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, s, axis):
         xp = ctx.xp

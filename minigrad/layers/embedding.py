@@ -17,6 +17,8 @@ class EmbeddingFunction(Function):
     indices accumulate; the Numba/CuPy ``indexing`` kernel); the ``padding_idx`` row gets no
     gradient; the integer indices get none.
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, weight, idx, padding_idx):
         ctx.save_for_backward(idx)

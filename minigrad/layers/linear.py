@@ -19,6 +19,8 @@ class LinearFunction(Function):
     leading axes:  dx = dy W,  dW = Gᵀ X,  db = Σ_n G  (y_ij = Σ_k x_ik W_jk + b_j gives
     ∂y_ij/∂x_ik = W_jk, ∂y_ij/∂W_jk = x_ik, ∂y_ij/∂b_j = 1).
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, weight, bias):
         if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:

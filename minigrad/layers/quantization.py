@@ -21,6 +21,8 @@ class SteSignFunction(Function):
     Backward (straight-through, BinaryConnect): dx = dy; with ``clip`` = c (the hardtanh STE
     of Hubara et al.): dx = dy ⊙ 1[|x| ≤ c].
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, clip):
         xp = ctx.xp
@@ -51,6 +53,8 @@ class SteRoundFunction(Function):
 
     Backward (straight-through): dx = dy, masked to -1 ≤ x ≤ 1 when ``clamp``.
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, levels, clamp, u):
         xp = ctx.xp
@@ -137,6 +141,8 @@ class FakeQuantizeFunction(Function):
     inside the representable range, 0 where the clamp saturates. Scale and zero point are
     constants here (no gradient to the observer statistics).
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, scale, zero_point, quant_min, quant_max):
         xp = ctx.xp
@@ -237,6 +243,8 @@ class QuantizeGradFunction(Function):
     """y = x; the backward fake-quantizes the incoming gradient to ``bits`` bits with a
     symmetric per-tensor scale s = max|dy| / (2^(b-1) - 1) (gradient quantization applied to
     dy before the backward GEMMs that consume it)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, bits):
         ctx.bits = bits

@@ -19,6 +19,8 @@ class StraightThrough(Function):
     """Straight-through estimator: the value of ``hard`` (a constant array), the gradient of
     ``soft``: y = hard in the forward pass, dy/dsoft = I in the backward pass. The same as
     y = soft + sg(hard - soft), but exactly equal to ``hard`` (no rounding residue)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, soft, hard):
         return hard.astype(soft.dtype, copy=True)

@@ -6,13 +6,24 @@ of its own gradient (``create_graph=True``). Names that are not array functions 
 from minigrad.tensor import Tensor
 
 
+# Array-module names a backward may use as they are: they take shapes and dtypes, not arrays.
+_PASSTHROUGH = {"broadcast_shapes", "result_type", "promote_types", "finfo", "iinfo", "dtype", "eye"}
+
+
 class TensorXP:
     def __init__(self, backend):
         self._backend = backend
         self._xp = backend.xp
 
     def __getattr__(self, name):
-        return getattr(self._xp, name)
+        value = getattr(self._xp, name)
+        if callable(value) and not isinstance(value, type) and name not in _PASSTHROUGH:
+            # an array function given tensors would compute off the tape: a silently
+            # wrong second derivative. Refuse it by name instead.
+            from minigrad.double_backward import SecondOrderError
+            raise SecondOrderError(f"this backward calls xp.{name}, which has no tensor "
+                                   "version for create_graph=True")
+        return value
 
     # ---------------------------------------------------------- constants (no gradient)
     def _constant(self, array):

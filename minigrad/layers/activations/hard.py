@@ -13,6 +13,8 @@ from minigrad.registry import Case, register
 
 class HardtanhFn(Function):
     """y = clip(x, min_val, max_val);  dy/dx = 1[min_val < x < max_val] (0 at the bounds)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, lo, hi):
         ctx.save_for_backward((x > lo) & (x < hi))
@@ -26,6 +28,8 @@ class HardtanhFn(Function):
 
 class HardsigmoidFn(Function):
     """y = relu6(x + 3)/6 = clip(x/6 + ½, 0, 1);  dy/dx = 1/6 on −3 < x < 3, else 0."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward((x > -3) & (x < 3))
@@ -41,6 +45,8 @@ class HardswishFn(Function):
     """Hardswish (Howard et al. 2019, MobileNetV3): y = x·relu6(x + 3)/6, i.e. 0 for
     x ≤ −3, x for x ≥ 3, x(x + 3)/6 between.  dy/dx = 0 (x < −3), (2x + 3)/6 = x/3 + ½
     (−3 ≤ x ≤ 3), 1 (x > 3); the derivative jumps at ±3."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -55,6 +61,8 @@ class HardswishFn(Function):
 
 class SoftshrinkFn(Function):
     """y = x − λ (x > λ), x + λ (x < −λ), 0 otherwise;  dy/dx = 1[|x| > λ]."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, lambd):
         xp = ctx.xp
@@ -70,6 +78,8 @@ class SoftshrinkFn(Function):
 
 class HardshrinkFn(Function):
     """y = x if |x| > λ else 0;  dy/dx = 1[|x| > λ] (the forward jumps at ±λ)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, lambd):
         outside = ctx.xp.abs(x) > lambd

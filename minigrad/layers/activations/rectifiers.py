@@ -30,12 +30,20 @@ class ReluFn(Function):
         y, = ctx.saved_tensors
         return ctx.backend.kernels("activation").relu_backward(gy, y)   # gy·1[y > 0]
 
+    @staticmethod
+    def composite(x):
+        from minigrad.ops.elementwise import where
+        return where(x > 0, x, 0.0)
+
+
 
 class LeakyReluFn(Function):
     """LeakyReLU (Maas et al. 2013; SRGAN uses α = 0.2 in its discriminator).
 
     y = x if x > 0 else α·x;  dy/dx = 1[x > 0] + α·1[x ≤ 0] (slope α at 0, as in PyTorch).
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, slope):
         positive = x > 0
@@ -56,6 +64,8 @@ class PreluFn(Function):
     dy/dx = 1[x > 0] + a·1[x ≤ 0];  dy/da = min(0, x), summed over every position that
     shares a (batch and spatial axes; all axes for a shared a).
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, a):
         ab = channel_view(a, x, "prelu")
@@ -82,6 +92,8 @@ class EluFn(Function):
     unused branch never overflows. dy/dx = 1 (x > 0), αeˣ = y + α (x ≤ 0), from the
     saved output. C¹ at 0 only for α = 1.
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, alpha):
         xp = ctx.xp
@@ -108,6 +120,8 @@ class SeluFn(Function):
     dy/dx = λ (x > 0), λαeˣ = y + λα (x ≤ 0). Kink at 0 (left slope λα ≈ 1.758, right λ).
     Pair with LeCun-normal init (``init.kaiming_normal_(w, nonlinearity='linear')``).
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp
@@ -128,6 +142,8 @@ class CeluFn(Function):
     y = max(0, x) + min(0, α(e^(x/α) − 1));  dy/dx = 1 (x > 0), e^(x/α) = y/α + 1 (x ≤ 0).
     C¹ for every α > 0; identical to ELU for α = 1.
     """
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, alpha):
         xp = ctx.xp

@@ -17,6 +17,11 @@ from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
 
+def _plain_softplus(x):
+    """log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)) from primitives (composite forms)."""
+    return x.maximum(0.0) + (-x.abs()).exp().log1p()
+
+
 class LogSigmoidFn(Function):
     """log σ(x) = −softplus(−x) = min(x, 0) − log1p(e^(−|x|)) (never log(sigmoid(x)),
     which is −inf for x ≪ 0);  dy/dx = 1 − σ(x) = σ(−x) = e/(1 + e) for x ≥ 0 and
@@ -33,6 +38,11 @@ class LogSigmoidFn(Function):
     def backward(ctx, gy):
         x, e = ctx.saved_tensors
         return gy * ctx.xp.where(x >= 0, e, 1.0) / (1.0 + e)
+
+    @staticmethod
+    def composite(x):
+        return x.minimum(0.0) - (-x.abs()).exp().log1p()
+
 
 
 class SoftplusFn(Function):
@@ -55,6 +65,13 @@ class SoftplusFn(Function):
         bx, linear = ctx.saved_tensors
         return ctx.xp.where(linear, gy, gy * stable_sigmoid(ctx.xp, bx)), None, None
 
+    @staticmethod
+    def composite(x, beta, threshold):
+        from minigrad.ops.elementwise import where
+        bx = x * beta
+        return where(bx > threshold, x, _plain_softplus(bx) / beta)
+
+
 
 class SiluFn(Function):
     """SiLU (Elfwing et al. 2018; Hendrycks & Gimpel 2016): y = x·σ(x);
@@ -68,6 +85,11 @@ class SiluFn(Function):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         return ctx.backend.kernels("activation").silu_backward(gy, x)
+
+    @staticmethod
+    def composite(x):
+        return x * x.sigmoid()
+
 
 
 class SwishFn(Function):
@@ -97,6 +119,13 @@ class SwishFn(Function):
             gb = channel_sum(gy * x * x * ds, ctx.beta_shape)
         return gx, gb
 
+    @staticmethod
+    def composite(x, beta):
+        from minigrad.tensor import Tensor
+        b = channel_view(beta, x, "swish") if isinstance(beta, Tensor) else beta
+        return x * (b * x).sigmoid()
+
+
 
 class GeluFn(Function):
     """GELU (Hendrycks & Gimpel, "Gaussian Error Linear Units (GELUs)"), exact erf form.
@@ -113,6 +142,11 @@ class GeluFn(Function):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         return ctx.backend.kernels("activation").gelu_backward(gy, x)
+
+    @staticmethod
+    def composite(x):
+        return 0.5 * x * (1 + (x * 0.7071067811865476).erf())
+
 
 
 class GeluTanhFn(Function):
@@ -132,6 +166,11 @@ class GeluTanhFn(Function):
         x, = ctx.saved_tensors
         return ctx.backend.kernels("activation").gelu_tanh_backward(gy, x)
 
+    @staticmethod
+    def composite(x):
+        return 0.5 * x * (1 + (0.7978845608028654 * (x + 0.044715 * x * x * x)).tanh())
+
+
 
 class MishFn(Function):
     """Mish (Misra 2019): y = x·tanh(softplus(x)), softplus computed stably.
@@ -147,6 +186,11 @@ class MishFn(Function):
     def backward(ctx, gy):
         x, = ctx.saved_tensors
         return ctx.backend.kernels("activation").mish_backward(gy, x)
+
+    @staticmethod
+    def composite(x):
+        return x * _plain_softplus(x).tanh()
+
 
 
 class GluFn(Function):
@@ -173,6 +217,13 @@ class GluFn(Function):
         ga = gy * s
         return ctx.xp.concatenate([ga, ga * a * (1 - s)], axis=ctx.axis), None
 
+    @staticmethod
+    def composite(x, axis):
+        from minigrad.ops.shape import split
+        a, b = split(x, x.shape[axis] // 2, axis)
+        return a * b.sigmoid()
+
+
 
 class SoftsignFn(Function):
     """Softsign (Turian et al. 2009): y = x/(1 + |x|);  dy/dx = 1/(1 + |x|)² (quotient
@@ -188,6 +239,11 @@ class SoftsignFn(Function):
         d, = ctx.saved_tensors
         return gy / (d * d)
 
+    @staticmethod
+    def composite(x):
+        return x / (1 + x.abs())
+
+
 
 class TanhshrinkFn(Function):
     """Tanhshrink: y = x − tanh x;  dy/dx = 1 − (1 − tanh² x) = tanh² x."""
@@ -201,6 +257,11 @@ class TanhshrinkFn(Function):
     def backward(ctx, gy):
         t, = ctx.saved_tensors
         return gy * t * t
+
+    @staticmethod
+    def composite(x):
+        return x - x.tanh()
+
 
 
 # ------------------------------------------------------------------ functional

@@ -78,6 +78,11 @@ class SoftmaxFn(Function):
             dx = dx * (1.0 / ctx.tau)
         return ctx.rows.from_rows(dx), None, None
 
+    @staticmethod
+    def composite(x, axis, temperature):
+        return LogSoftmaxFn.composite(x, axis, temperature).exp()
+
+
 
 class LogSoftmaxFn(Function):
     """Log-softmax along one axis with temperature τ, computed directly (never
@@ -105,6 +110,12 @@ class LogSoftmaxFn(Function):
         if ctx.tau != 1.0:
             dx = dx * (1.0 / ctx.tau)
         return ctx.rows.from_rows(dx), None, None
+
+    @staticmethod
+    def composite(x, axis, temperature):
+        z = x * (1.0 / temperature) if temperature != 1.0 else x
+        return z - primitive_logsumexp(z, axis, True)
+
 
 
 # ------------------------------------------------------------------ functional

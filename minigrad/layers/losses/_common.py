@@ -211,6 +211,8 @@ class PairwiseSquaredDistance(Function):
 
     dD_ij/dx_i = 2(x_i − x_j), dD_ij/dx_j = −2(x_i − x_j), so with S = G + Gᵀ:
     dx_i = 2 Σ_j S_ij (x_i − x_j) = 2 (rowsum(S)_i x_i − (S x)_i)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x):
         xp = ctx.xp

@@ -84,6 +84,8 @@ class AspectAngle(Function):
     by 1 (it explodes for small boxes), i.e. (h, −w) — a documented rule, not the derivative.
     Computed as atan2(w, h), the same angle for h > 0 that stays finite for degenerate boxes
     (h = 0: ±π/2; a point box w = h = 0: 0, with gradient 0 — torchvision gives NaN)."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, w, h, paper):
         ctx.save_for_backward(w, h)

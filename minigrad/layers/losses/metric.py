@@ -56,6 +56,8 @@ class CenterLossFunction(Function):
         Δc_j = Σ_{i: y_i = j}(c_j − x_i) / (1 + n_j),
     independent of the loss weight λ and of the reduction (as in the official Caffe layer),
     so an SGD step with learning rate α on the centers is exactly c_j ← c_j − α·Δc_j."""
+    differentiable_backward = True
+
     @staticmethod
     def forward(ctx, x, centers, y, reduction, center_update):
         diff = x - centers[y]

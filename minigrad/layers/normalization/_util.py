@@ -5,6 +5,13 @@ from minigrad.layers.module import Module, Parameter
 from minigrad.tensor import Tensor
 
 
+def standardize(x, axes, eps):
+    """(x − mean)/√(var + ε) over ``axes`` (biased variance), from primitives: the composite
+    form of the fused normalizations, differentiated under ``create_graph=True``."""
+    centered = x - x.mean(axis=axes, keepdims=True)
+    return centered / ((centered * centered).mean(axis=axes, keepdims=True) + eps).sqrt()
+
+
 def as_dtype(a, dtype):
     """An optional parameter array in the input's dtype (the kernels want one dtype)."""
     return None if a is None else a.astype(dtype, copy=False)

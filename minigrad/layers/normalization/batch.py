@@ -7,7 +7,7 @@ import math
 from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function
 from minigrad.layers.module import Parameter
-from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype
+from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype, standardize
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -68,6 +68,24 @@ class BatchNormFn(Function):
                   if needs[1] else None)
             db = gy3.sum(axis=(0, 2)) if needs[2] else None
         return dx.reshape(x.shape), dw, db, None, None, None, None, None
+
+    @staticmethod
+    def composite(x, weight, bias, running_mean, running_var, training, momentum, eps):
+        from minigrad.tensor import Tensor
+        C = x.shape[1]
+        x3 = _rows(x)
+        if training:                     # the batch statistics (the running ones are not moved)
+            y3 = standardize(x3, (0, 2), eps)
+        else:
+            mean, var = (as_dtype(Tensor(s), x.dtype).reshape(1, C, 1)
+                         for s in (running_mean, running_var))
+            y3 = (x3 - mean) / (var + eps).sqrt()
+        if weight is not None:
+            y3 = y3 * as_dtype(weight, x.dtype).reshape(1, C, 1)
+        if bias is not None:
+            y3 = y3 + as_dtype(bias, x.dtype).reshape(1, C, 1)
+        return y3.reshape(x.shape)
+
 
 
 def _rows(a):

@@ -12,7 +12,7 @@ from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function, no_grad
 from minigrad.creation import ones, zeros
 from minigrad.layers.module import Module, Parameter
-from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype
+from minigrad.layers.normalization._util import RunningStatsNorm, as_dtype, standardize
 from minigrad.layers.normalization.batch import batch_norm
 from minigrad.registry import Case, register
 
@@ -62,6 +62,17 @@ class GroupNormFn(Function):
         if needs[2]:
             db = gy3.sum(axis=(0, 2))
         return dx, dw, db, None, None
+
+    @staticmethod
+    def composite(x, weight, bias, groups, eps):
+        N, C = x.shape[:2]
+        y = standardize(_groups(x, groups), (1,), eps).reshape(N, C, math.prod(x.shape[2:]))
+        if weight is not None:
+            y = y * as_dtype(weight, x.dtype).reshape(C, 1)
+        if bias is not None:
+            y = y + as_dtype(bias, x.dtype).reshape(C, 1)
+        return y.reshape(x.shape)
+
 
 
 def _groups(a, groups):

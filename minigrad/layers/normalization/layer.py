@@ -12,7 +12,7 @@ from minigrad.ops._checks import check_floating
 from minigrad.autograd import Function
 from minigrad.creation import ones, zeros
 from minigrad.layers.module import Module, Parameter
-from minigrad.layers.normalization._util import as_dtype
+from minigrad.layers.normalization._util import as_dtype, standardize
 from minigrad.registry import Case, register
 
 
@@ -67,6 +67,16 @@ class LayerNormFn(Function):
                 dw.reshape(w_shape) if needs[1] and dw is not None else None,
                 db.reshape(b_shape) if needs[2] and db is not None else None, None, None)
 
+    @staticmethod
+    def composite(x, weight, bias, F, eps):
+        y = standardize(x.reshape(-1, F), (1,), eps)
+        if weight is not None:
+            y = y * as_dtype(weight, x.dtype).reshape(F)
+        if bias is not None:
+            y = y + as_dtype(bias, x.dtype).reshape(F)
+        return y.reshape(x.shape)
+
+
 
 class RMSNormFn(Function):
     """Root Mean Square Layer Normalization (Zhang & Sennrich 2019), and its partial form.
@@ -97,6 +107,16 @@ class RMSNormFn(Function):
             need_weight_grad=bool(needs[1]))
         return dx.reshape(x.shape), (dw.reshape(weight.shape) if dw is not None else None), \
             None, None, None
+
+    @staticmethod
+    def composite(x, weight, F, eps, k):
+        x2 = x.reshape(-1, F)
+        head = x2[:, :k]
+        y = x2 / ((head * head).mean(axis=1, keepdims=True) + eps).sqrt()
+        if weight is not None:
+            y = y * as_dtype(weight, x.dtype).reshape(F)
+        return y.reshape(x.shape)
+
 
 
 # ------------------------------------------------------------------ functional

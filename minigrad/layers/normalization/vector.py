@@ -34,6 +34,11 @@ class L2NormalizeFn(Function):
         s = (gy * y).sum(axis=ctx.axis, keepdims=True)
         return (gy - y * s * ~clamped) / d, None, None
 
+    @staticmethod
+    def composite(x, axis, eps):
+        return x / (x * x).sum(axis=axis, keepdims=True).sqrt().maximum(eps)
+
+
 
 def l2_normalize(x, axis=-1, eps=1e-12, dim=None):
     """x/max(‖x‖₂, eps) along ``axis`` (PyTorch: ``dim``)."""

@@ -51,6 +51,13 @@ class WeightNormFn(Function):
         dg = s.reshape(ctx.g_shape) if ctx.needs_input_grad[1] else None
         return dv, dg, None, None
 
+    @staticmethod
+    def composite(v, g, axis, eps):
+        axes = _other_axes(v.ndim, axis)
+        norm = (v * v).sum(axis=axes, keepdims=True).sqrt().maximum(eps)
+        return g.reshape(norm.shape) * v / norm
+
+
 
 class SpectralNormFn(Function):
     """Spectral Normalization (Miyato et al. 2018): W_SN = W/σ, σ = uᵀ W_mat v, with W_mat
@@ -87,6 +94,14 @@ class SpectralNormFn(Function):
             n for i, n in enumerate(y.shape) if i != ctx.axis)
         uv = xp.moveaxis(xp.outer(u, v).reshape(moved), 0, ctx.axis)
         return (gy - inner * uv) / sigma, None, None, None, None
+
+    @staticmethod
+    def composite(w, u, v, axis, eps):
+        order = (axis,) + tuple(i for i in range(w.ndim) if i != axis)
+        wm = w.permute(*order).reshape(w.shape[axis], -1)
+        sigma = (Tensor(u) @ (wm @ Tensor(v))).maximum(eps)   # u, v: constants, as above
+        return w / sigma
+
 
 
 # ------------------------------------------------------------------ functional
