@@ -183,10 +183,13 @@ class Function:
     Second derivatives (``create_graph=True``, see ``minigrad.double_backward``): set
     ``differentiable_backward = True`` when ``backward`` runs unchanged on tensors (with
     ``saves_constants = True`` when it saves floating values that do not depend on the
-    inputs), or give a ``composite`` staticmethod, the forward built from differentiable ops."""
+    inputs); ``differentiable_forward = True`` when ``forward`` does (then it is its own
+    composite form); or give a ``composite`` staticmethod, the forward built from
+    differentiable ops."""
 
     differentiable_backward = False
     saves_constants = False
+    differentiable_forward = False
     composite = None
 
     @staticmethod
@@ -222,7 +225,7 @@ class Function:
             t is not None and t.requires_grad for t in tensors)
         needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
         ctx = Context(backend, needs)
-        if record and cls.composite is not None:
+        if record and (cls.composite is not None or cls.differentiable_forward):
             ctx.composite_args = (args, kwargs)   # create_graph recomputes the composite form
         raw = cls.forward(ctx, *arrays, **kwargs)
         multi = isinstance(raw, tuple)

@@ -2,7 +2,7 @@
 so that they can be differentiated again, to any order.
 
 One backward rule per op. Each ``Function`` gives its second (and higher) derivatives in
-one of two ways, and an op that gives neither raises a clear error naming it:
+one of three ways, and an op that gives none raises a clear error naming it:
 
 - ``differentiable_backward = True``: its ``backward`` is written for any array module
   (operators, ``.sum``, ``.reshape``, ``ctx.xp.where``, ``ctx.xp.exp``...), and every array
@@ -13,6 +13,12 @@ one of two ways, and an op that gives neither raises a clear error naming it:
 - ``composite(*args, **kwargs)``: the op's forward written with differentiable primitives
   (a fused kernel's plain twin). The walk recomputes it from the node's inputs and takes its
   vector-Jacobian product with ``create_graph=True`` (recursively, through the primitives).
+- ``differentiable_forward = True``: the op's own ``forward`` is written for any array
+  module, so it is its own composite form (run on tensors with a recording ``xp``).
+
+Nothing off the tape is allowed on tensors: ``TensorXP`` refuses array functions it has
+no tensor version of, the backend refuses kernels, a saved floating value that is neither
+an input nor an output is refused, and an in-place op refuses a value that requires grad.
 
 The first-order walk (``autograd.run_backward``) is untouched: it runs on raw arrays.
 """
@@ -86,7 +92,7 @@ def node_vjp(node, outs, grads):
     outputs, by the op's ``composite`` form or by its own backward run on tensors."""
     function = node.function
     with enable_grad():
-        if getattr(function, "composite", None) is not None:
+        if function.composite is not None or function.differentiable_forward:
             return _composite_vjp(node, grads)
         if getattr(function, "differentiable_backward", False):
             result = function.backward(_TensorContext(node, outs), *grads)
@@ -101,7 +107,10 @@ def _composite_vjp(node, grads):
     from minigrad.tensor import Tensor
     args, kwargs = node.ctx.composite_args
     with autograd.enable_grad():
-        out = node.function.composite(*args, **kwargs)
+        if node.function.composite is not None:
+            out = node.function.composite(*args, **kwargs)
+        else:                            # a forward written for any array module
+            out = node.function.forward(_ForwardContext(node), *args, **kwargs)
     outs = list(out) if isinstance(out, tuple) else [out]
     wrt = [t for t in node.inputs if t is not None]
     pairs = [(o, g) for o, g in zip(outs, grads) if isinstance(o, Tensor) and o.requires_grad]
@@ -123,6 +132,20 @@ class _TensorContext:
         self.needs_input_grad = ctx.needs_input_grad
         self.saved_tensors = tuple(_as_tensor(a, role, node, outs)
                                    for a, role in zip(ctx.saved_tensors, getattr(ctx, "saved_roles", ())))
+
+
+class _ForwardContext:
+    """The context a ``differentiable_forward`` op's forward gets when it runs on tensors
+    as its own composite form: recording ``xp``, no kernels, nothing saved."""
+
+    def __init__(self, node):
+        from minigrad.ops.tensor_xp import TensorXP
+        self.backend = _TensorBackend(node.ctx.backend, node.name)
+        self.xp = TensorXP(node.ctx.backend)
+        self.needs_input_grad = node.ctx.needs_input_grad
+
+    def save_for_backward(self, *arrays):
+        pass
 
 
 class _TensorBackend:

@@ -109,6 +109,24 @@ class Convolution(Function):
         gb = gy.sum(axis=(0, 3)).reshape(o) if needs[2] else None
         return gx, gw, gb
 
+    @staticmethod
+    def composite(x, weight, bias, stride, padding, dilation, groups):
+        from minigrad.ops.linalg import einsum
+        x4, w4 = _image(x), _image(weight)
+        n, o = x4.shape[0], w4.shape[0]
+        cg, kh, kw = w4.shape[1:]
+        wg = w4.reshape(groups, o // groups, cg, kh, kw)
+        y = None
+        for i, j, window in windows(x4, (kh, kw), stride, padding, dilation):
+            term = einsum("ngcpq,goc->ngopq",
+                          window.reshape((n, groups, cg) + window.shape[2:]), wg[:, :, :, i, j])
+            y = term if y is None else y + term
+        y = y.reshape((n, o) + y.shape[3:])
+        if bias is not None:
+            y = y + bias.reshape(o, 1, 1)
+        return y if x.ndim == 4 else y.reshape(n, o, y.shape[3])
+
+
 
 class _Unfold:
     """im2col and col2im over blocks of samples: ``blocks`` holds (start, stop) pairs
@@ -211,6 +229,44 @@ class ConvolutionTranspose(Function):
         if ctx.needs_input_grad[2]:
             gb = gy.sum(axis=(0, 2, 3))
         return gx, gw, gb
+
+    @staticmethod
+    def composite(x, weight, bias, stride, padding, output_padding, dilation, groups):
+        """conv2d's adjoint as a convolution: x spread out by the stride (zeros between),
+        padded by d·(k − 1) − p (plus output_padding after), convolved at stride 1 with
+        the flipped kernel, input and output channels exchanged within each group."""
+        from minigrad.ops.indexing import ScatterAdd
+        from minigrad.ops.shape import flip, pad
+        n, c, h, w = x.shape
+        _, og, kh, kw = weight.shape
+        (sh, sw), (dh, dw) = stride, dilation
+        spread = ScatterAdd.apply(x, (n, c, (h - 1) * sh + 1, (w - 1) * sw + 1),
+                                  (slice(None), slice(None), slice(None, None, sh),
+                                   slice(None, None, sw)))
+        edges = [(d * (k - 1) - p, d * (k - 1) - p + op) for d, k, p, op
+                 in zip(dilation, (kh, kw), padding, output_padding)]
+        spread = pad(spread, ((0, 0), (0, 0)) + tuple((max(a, 0), max(b, 0)) for a, b in edges))
+        spread = spread[(slice(None), slice(None)) + tuple(
+            slice(max(-a, 0), spread.shape[2 + k] - max(-b, 0)) for k, (a, b) in enumerate(edges))]
+        w_t = flip(weight.reshape(groups, c // groups, og, kh, kw), (3, 4))
+        w_t = w_t.transpose(0, 2, 1, 3, 4).reshape(groups * og, c // groups, kh, kw)
+        return Convolution.composite(spread, w_t, bias, (1, 1), ((0, 0), (0, 0)), dilation,
+                                     groups)
+
+
+
+def windows(x4, kernel_size, stride, padding, dilation, value=0.0):
+    """(i, j, x̃[:, :, window (i, j) of every output position]) for each kernel offset, with
+    x̃ the padded tensor: the composite forms of convolution and pooling, from primitives
+    (a padding and strided slices) that ``create_graph=True`` differentiates."""
+    from minigrad.backends.kernels.pool_ref import _window_slice
+    from minigrad.ops.shape import pad
+    out = tuple(conv_output_size(size, k, s, p, d) for size, k, s, p, d
+                in zip(x4.shape[2:], kernel_size, stride, padding, dilation))
+    padded = pad(x4, ((0, 0), (0, 0)) + tuple(padding), value)
+    for i in range(kernel_size[0]):
+        for j in range(kernel_size[1]):
+            yield i, j, padded[_window_slice(i, j, out, stride, dilation)]
 
 
 def _image(a):

@@ -8,7 +8,7 @@ image. The window kernels live in ``minigrad/backends/kernels/pool_*.py``.
 import math
 
 from minigrad.autograd import Function
-from minigrad.ops.conv import ntuple
+from minigrad.ops.conv import ntuple, windows
 from minigrad.registry import Case, register
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
@@ -40,6 +40,15 @@ class MaxPool(Function):
         idx, = ctx.saved_tensors
         return _max_backward(ctx, gy, idx)
 
+    @staticmethod
+    def composite(x, kernel_size, stride, padding, dilation):
+        from minigrad.ops.shape import stack
+        x4 = _image(x)
+        parts = [w for _, _, w in windows(x4, kernel_size, stride, padding, dilation, -math.inf)]
+        y = stack(parts, -1).max(axis=-1)
+        return y if x.ndim == 4 else _line(y)
+
+
 
 class AvgPool(Function):
     """y[n, c, p, q] = (1 / D[p, q]) Σ_{window of (p, q)} x̃[n, c, ·, ·], with x̃ the
@@ -63,6 +72,17 @@ class AvgPool(Function):
         gx = ctx.backend.kernels("pool").sum_pool2d_backward(g, x4_shape, kernel_size, stride,
                                                              padding, (1, 1))
         return gx.reshape(x_shape)
+
+    @staticmethod
+    def composite(x, kernel_size, stride, padding, divisor):
+        from minigrad.tensor import Tensor
+        x4 = _image(x)
+        y = None
+        for _, _, w in windows(x4, kernel_size, stride, padding, (1, 1)):
+            y = w if y is None else y + w
+        y = y / (Tensor._wrap(divisor) if hasattr(divisor, "shape") else divisor)
+        return y if x.ndim == 4 else _line(y)
+
 
 
 class AdaptiveAvgPool(Function):
@@ -91,6 +111,18 @@ class AdaptiveAvgPool(Function):
         a_h, a_w = ctx.mats
         xp = ctx.xp
         return xp.matmul(xp.matmul(a_h.T, _image(gy)), a_w).reshape(ctx.x_shape)
+
+    @staticmethod
+    def composite(x, output_size):
+        from minigrad.backends import backend_of_array
+        from minigrad.tensor import Tensor
+        x4 = _image(x)
+        xp = backend_of_array(x.data).xp
+        a_h = Tensor._wrap(_bin_matrix(xp, x4.shape[2], output_size[0], x.dtype))
+        a_w = Tensor._wrap(_bin_matrix(xp, x4.shape[3], output_size[1], x.dtype))
+        y = a_h @ x4 @ a_w.T
+        return y if x.ndim == 4 else _line(y)
+
 
 
 class AdaptiveMaxPool(Function):
@@ -124,6 +156,18 @@ class AdaptiveMaxPool(Function):
     def backward(ctx, gy):
         idx, = ctx.saved_tensors
         return _max_backward(ctx, gy, idx)
+
+    @staticmethod
+    def composite(x, output_size):
+        from minigrad.ops.shape import stack
+        x4 = _image(x)
+        n, c, h, w = x4.shape
+        rows = [stack([x4[:, :, h0:h1, w0:w1].reshape(n, c, (h1 - h0) * (w1 - w0)).max(axis=2)
+                       for w0, w1 in _bins(w, output_size[1])], -1)
+                for h0, h1 in _bins(h, output_size[0])]
+        y = stack(rows, -2)
+        return y if x.ndim == 4 else _line(y)
+
 
 
 def _max_backward(ctx, gy, idx):

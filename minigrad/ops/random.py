@@ -21,6 +21,8 @@ def manual_seed(seed):
 class Dropout(Function):
     """Inverted dropout (Srivastava et al. 2014): y = x · m / (1 - p) with m ~ Bernoulli(1 - p);
     dy/dx = m / (1 - p), the same mask (so the backward is exact for the drawn mask)."""
+    differentiable_backward = True
+    saves_constants = True       # the scaled mask m / (1 − p) does not depend on x
     @staticmethod
     def forward(ctx, x, p, generator):
         keep = generator.random(x.shape) >= p

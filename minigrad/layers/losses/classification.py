@@ -43,7 +43,7 @@ class CrossEntropyHard(Function):
     (with zero gradients) when every row is ignored — PyTorch returns NaN there.
     log p is computed as z − max z − log Σ e^(z − max z): finite for logits of ±1e4.
     """
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, z, y, weight, smoothing, ignore_index, reduction):
@@ -95,7 +95,7 @@ class CrossEntropySoft(Function):
         ∂ℓ/∂z = (Σ_c T_c)·p − T   (= p − t when Σt = 1, no weights, no smoothing);
         ∂ℓ/∂t_c = −(1 − ε)·w_c·log p_c   (when the target itself requires a gradient).
     'mean' divides by the number of rows (N·d1·…), as PyTorch does for soft targets."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, z, t, weight, smoothing, reduction):
@@ -224,7 +224,7 @@ class BCEWithLogits(Function):
         ∂ℓ/∂z = (w₊·t + 1 − t)·σ(z) − w₊·t   (= σ(z) − t for w₊ = 1),
         ∂ℓ/∂t = w₊·softplus(−z) − softplus(z);
     both times the per-element ``weight`` when given."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, z, t, weight, pos_weight, reduction):
@@ -295,7 +295,7 @@ class KLDiv(Function):
         log_target=False:  ℓ = t·(log t − x)  (0 where t = 0: xlogy),
                            ∂ℓ/∂x = −t,  ∂ℓ/∂t = log t + 1 − x  (0 where t = 0);
         log_target=True:   ℓ = eᵗ·(t − x),   ∂ℓ/∂x = −eᵗ,  ∂ℓ/∂t = eᵗ·(t − x + 1)."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, x, t, log_target, reduction):

@@ -24,7 +24,7 @@ class SigmoidFocal(Function):
         ∂FL/∂z = α_t·[(p − t)·m^γ + γ·ce·m^(γ−1)·(1 − 2t)·p(1 − p)].
     For t ∈ {0, 1} this is the paper's α_t(1 − p_t)^γ(γ·p_t·log p_t + p_t − 1)·(±1).
     m^(γ−1) is evaluated with m clamped at the smallest normal float (finite for γ < 1)."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, z, t, alpha, gamma, reduction):
@@ -73,7 +73,7 @@ class SoftmaxFocal(Function):
     ∂a/∂z_k = q_k − p_k (q = onehot(y)), ∂p_y/∂a = p_y, hence
         ∂FL/∂z_k = α_y·[γ(1 − p_y)^(γ−1)·p_y·a − (1 − p_y)^γ]·(q_k − p_k),
     with (1 − p_y) clamped at the smallest normal float in the γ − 1 power."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, z, y, alpha, gamma, reduction):

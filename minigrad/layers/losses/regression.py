@@ -47,7 +47,7 @@ def _residual_backward(ctx, gy, dr):
 
 class MSE(Function):
     """ℓ = (x − y)²;  ∂ℓ/∂x = 2(x − y) = −∂ℓ/∂y ('mean' divides by the element count)."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, x, y, reduction):
@@ -64,7 +64,7 @@ class MSE(Function):
 
 class L1(Function):
     """ℓ = |x − y|;  ∂ℓ/∂x = sign(x − y) (0 at 0) = −∂ℓ/∂y."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, x, y, reduction):
@@ -83,7 +83,7 @@ class Huber(Function):
     """Huber_δ(r) = ½r² for |r| ≤ δ, δ(|r| − ½δ) beyond, divided by ``scale`` (1 for Huber,
     β for smooth-L1). The two pieces meet with equal value and slope at |r| = δ (C¹):
     ∂ℓ/∂x = clip(r, −δ, δ)/scale = −∂ℓ/∂y."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, x, y, delta, scale, reduction):
@@ -104,7 +104,7 @@ class Huber(Function):
 class LogCosh(Function):
     """ℓ = log cosh(r) = |r| + log1p(e^(−2|r|)) − log 2 (no overflow for large |r|);
     ∂ℓ/∂x = tanh(r) = −∂ℓ/∂y."""
-    differentiable_backward = True
+    differentiable_forward = True
 
     @staticmethod
     def forward(ctx, x, y, reduction):
