@@ -18,7 +18,7 @@ from minigrad.gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from minigrad.creation import arange, empty, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: F401
 from minigrad import data, functional, layers  # noqa: F401
 from minigrad.layers.module import Module, Parameter  # noqa: F401
-from minigrad import optim, training  # noqa: F401
+from minigrad import func, optim, training  # noqa: F401
 from minigrad.serialization import load, save  # noqa: F401
 from minigrad.functional import *  # noqa: F401,F403  (mg.exp, mg.sum, mg.cat, ... as in torch)
 

@@ -384,6 +384,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
         slots = pending.setdefault(id(out._node), [None] * out._node.n_outputs)
         slots[out._out_index] = g if slots[out._out_index] is None else slots[out._out_index] + g
 
+    walked = []
     for node in _topological_nodes(roots):
         if node.freed:
             _raise_freed(node)
@@ -427,7 +428,11 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
                 slots = pending.setdefault(id(t._node), [None] * t._node.n_outputs)
                 j = t._out_index
                 slots[j] = g if slots[j] is None else slots[j] + g
+        walked.append(node)
         if not retain_graph:
+            node.ctx.saved_tensors = ()      # saved arrays go at once; the rest after the walk
+    if not retain_graph:                     # (the inputs keep tensors alive that hooks still need)
+        for node in walked:
             _free(node)
 
     if inputs is not None:

@@ -86,3 +86,19 @@ def test_kept_losses_do_not_keep_their_activations():
         history.append(loss)
     assert _rss_mib() - start < 20
     assert history[0]._node.freed and history[0]._node.inputs == ()
+
+
+def test_hooks_on_intermediates_nobody_else_holds_still_run():
+    """The walk frees each node's inputs only after it ends: a tensor that only the graph
+    holds (a layer's output seen by a forward hook) still gets its hook called."""
+    x = mg.tensor(np.arange(3.0), requires_grad=True)
+    seen = []
+    h = x * 2.0
+    h = h.exp()                       # only the graph holds it once the name is gone
+    h.register_hook(lambda g: seen.append(g.numpy().copy()))
+    w = mg.tensor(np.full(3, 3.0), requires_grad=True)
+    loss = (h * w).sum()
+    del h
+    loss.backward()
+    assert len(seen) == 1
+    np.testing.assert_allclose(seen[0], np.full(3, 3.0))
