@@ -103,3 +103,61 @@ def test_B043_hooks_see_tensor_gradients_under_create_graph():
     x.register_hook(lambda g: seen.append(g.requires_grad))
     (x ** 2).sum().backward(create_graph=True)
     assert seen == [True]
+
+
+def _critic(seed=0):
+    mg.manual_seed(seed)
+    return mg.nn.Sequential(mg.nn.Linear(2, 6), mg.nn.Tanh(), mg.nn.Linear(6, 1)).double()
+
+
+def _penalty_vs_critic_weights(penalty):
+    """The penalty as a function of the critic's weights (functional_call), for gradcheck."""
+    critic = _critic()
+    names = [n for n, _ in critic.named_parameters()]
+
+    def f(*weights):
+        params = dict(zip(names, weights))
+        return penalty(lambda x: mg.func.functional_call(critic, params, (x,)))
+    return f, [p.detach().requires_grad_() for p in critic.parameters()]
+
+
+def test_L055_wgan_gradient_penalty_value_and_gradient(backend):
+    rng = np.random.default_rng(0)
+    real, fake = mg.tensor(rng.standard_normal((5, 2))), mg.tensor(rng.standard_normal((5, 2)))
+    w = mg.tensor(np.array([[3.0], [4.0]]))
+    # a linear critic D(x) = x·w has ‖∇D‖ = 5 everywhere: the penalty is λ(5 − 1)²
+    value = F.gradient_penalty(lambda x: x @ w, real, fake, lam=10.0)
+    assert np.isclose(value.item(), 160.0)
+    f, weights = _penalty_vs_critic_weights(
+        lambda critic: F.gradient_penalty(critic, real, fake, generator=np.random.default_rng(1)))
+    assert mg.gradcheck(f, weights).ok
+
+
+def test_L053_r1_penalty_value_and_gradient(backend):
+    real = mg.tensor(np.random.default_rng(0).standard_normal((4, 2)))
+    w = mg.tensor(np.array([[3.0], [4.0]]))
+    assert np.isclose(F.r1_penalty(lambda x: x @ w, real, gamma=2.0).item(), 25.0)   # (γ/2)·25
+    f, weights = _penalty_vs_critic_weights(lambda critic: F.r1_penalty(critic, real, gamma=10.0))
+    assert mg.gradcheck(f, weights).ok
+
+
+def test_softplus_second_derivative_is_sigmoid_prime(backend):
+    x = mg.tensor(np.linspace(-3.0, 3.0, 7), requires_grad=True)
+    g, = mg.grad(F.softplus(x).sum(), [x], create_graph=True)
+    h, = mg.grad(g.sum(), [x])
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(h.numpy(), s * (1 - s), rtol=1e-10)
+
+
+@pytest.mark.parametrize("name,second", [
+    ("log_sigmoid", lambda s: -s * (1 - s)),
+    ("mish", None)])
+def test_second_derivatives_at_the_seams_of_composite_forms(backend, name, second):
+    """x = 0 is where a composite built from max(x, 0) and |x| would lose its curvature."""
+    x = mg.tensor(np.array([-1.0, 0.0, 1.0]), requires_grad=True)
+    assert mg.gradgradcheck(getattr(F, name), [x]).ok
+    if second is not None:
+        g, = mg.grad(getattr(F, name)(x).sum(), [x], create_graph=True)
+        h, = mg.grad(g.sum(), [x])
+        s = 1 / (1 + np.exp(-x.numpy()))
+        np.testing.assert_allclose(h.numpy(), second(s), rtol=1e-10)

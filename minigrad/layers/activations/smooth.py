@@ -18,8 +18,14 @@ from minigrad.tensor import Tensor
 
 
 def _plain_softplus(x):
-    """log(1 + eˣ) = max(x, 0) + log1p(e^(−|x|)) from primitives (composite forms)."""
-    return x.maximum(0.0) + (-x.abs()).exp().log1p()
+    """log(1 + eˣ) from primitives (composite forms): x + log1p(e⁻ˣ) where x > 0, else
+    log1p(eˣ). Each branch is smooth where it is used (max(x, 0) + log1p(e^(−|x|)) would
+    give a second derivative of 0 at x = 0, from the kinks of max and |x|), and neither
+    branch sees an argument that overflows."""
+    from minigrad.ops.elementwise import where
+    positive = x > 0
+    return where(positive, x + (-where(positive, x, 0.0)).exp().log1p(),
+                 where(positive, 0.0, x).exp().log1p())
 
 
 class LogSigmoidFn(Function):
@@ -41,7 +47,7 @@ class LogSigmoidFn(Function):
 
     @staticmethod
     def composite(x):
-        return x.minimum(0.0) - (-x.abs()).exp().log1p()
+        return -_plain_softplus(-x)
 
 
 

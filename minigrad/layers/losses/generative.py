@@ -3,17 +3,20 @@ matching (ε-prediction) and the GAN objectives (non-saturating logistic, hinge,
 Wasserstein). Compositions of registered ops; sampled noise is an argument (or drawn by
 the helpers ``reparameterize`` / ``noisy_sample``), never drawn inside a loss, so each
 loss is a deterministic function its finite-difference check can hold fixed."""
-from minigrad.autograd import no_grad
+from minigrad.autograd import enable_grad, grad, no_grad
+from minigrad.backends import backend_of_array
 from minigrad.layers.losses._common import (LossModule, check_reduction, check_same_shape, const,
                                             reduce, relu, softplus, xp_of)
 from minigrad.ops._checks import check_floating
 from minigrad.layers.losses.classification import bce_with_logits
 from minigrad.ops.elementwise import exp
+from minigrad.ops.random import generator_on
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
 __all__ = ["gaussian_kl_loss", "vae_elbo_loss", "reparameterize", "denoising_score_matching_loss",
            "noisy_sample", "gan_ns_loss", "gan_hinge_loss", "wgan_loss", "clip_weights_",
+           "gradient_penalty", "r1_penalty",
            "GaussianKLLoss", "VAELoss", "DenoisingScoreMatchingLoss", "GANNonSaturatingLoss",
            "GANHingeLoss", "WGANLoss"]
 
@@ -158,10 +161,43 @@ def gan_hinge_loss(real_logits, fake_logits, mode="discriminator", reduction="me
 def wgan_loss(real_logits, fake_logits, mode="discriminator", reduction="mean"):
     """Wasserstein GAN critic loss: critic mean D(G(z)) − mean D(x), generator −mean D(G(z));
     linear in the critic outputs. The Lipschitz constraint is separate: weight clipping
-    (``clip_weights_``, c = 0.01). The gradient penalty λ(‖∇D(x̂)‖ − 1)² needs double
-    backward, which the engine does not have yet."""
+    (``clip_weights_``, c = 0.01) or the gradient penalty λ(‖∇D(x̂)‖ − 1)² of
+    ``gradient_penalty`` (WGAN-GP)."""
     return _gan("wgan_loss", real_logits, fake_logits, mode, reduction,
                 lambda r: -r, lambda f: f * 1.0, lambda f: -f)
+
+
+def gradient_penalty(critic, real, fake, lam=10.0, generator=None):
+    """WGAN-GP's penalty (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs"):
+    λ·E[(‖∇_x̂ D(x̂)‖₂ − 1)²] at x̂ = ε·x + (1 − ε)·G(z), ε ~ U(0, 1) per example (drawn
+    from ``generator``, default the backend's seeded one). Real and fake samples are
+    constants here (as in the reference code: the penalty trains the critic only); the
+    input gradient is taken with ``create_graph=True`` so the penalty's own gradient reaches
+    the critic's weights through it (double backward). ‖·‖ is √(Σ g² + 10⁻¹²): finite
+    where the input gradient vanishes."""
+    real, fake = real.detach(), fake.detach()
+    if tuple(real.shape) != tuple(fake.shape):
+        raise ValueError(f"gradient_penalty: real samples of shape {tuple(real.shape)} and "
+                         f"fake samples of shape {tuple(fake.shape)} must have one shape")
+    n = real.shape[0]
+    gen = generator_on(backend_of_array(real.data), generator)
+    eps = Tensor._wrap(gen.random((n,) + (1,) * (real.ndim - 1)).astype(real.dtype))
+    x_hat = (eps * real + (1 - eps) * fake).detach().requires_grad_()
+    with enable_grad():
+        g = grad(critic(x_hat).sum(), x_hat, create_graph=True)
+        norm = ((g * g).reshape(n, -1).sum(axis=1) + 1e-12).sqrt()
+        return lam * ((norm - 1.0) ** 2).mean()
+
+
+def r1_penalty(critic, x, gamma=10.0):
+    """R1 (Mescheder et al. 2018, "Which Training Methods for GANs do actually Converge?";
+    StyleGAN2-ADA's ``loss_Dr1``): (γ/2)·E_x ‖∇_x D(x)‖² at real samples x. Called on
+    generated samples it is R2 (R3GAN uses both). The input gradient is taken with
+    ``create_graph=True``: the penalty's gradient reaches D's weights (double backward)."""
+    x = x.detach().requires_grad_()
+    with enable_grad():
+        g = grad(critic(x).sum(), x, create_graph=True)
+        return (0.5 * gamma) * (g * g).reshape(x.shape[0], -1).sum(axis=1).mean()
 
 
 def clip_weights_(module, c=0.01):
