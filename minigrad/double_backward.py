@@ -22,8 +22,7 @@ an input nor an output is refused, and an in-place op refuses a value that requi
 
 The first-order walk (``autograd.run_backward``) is untouched: it runs on raw arrays.
 """
-from minigrad import autograd
-from minigrad.autograd import _raise_freed, _topological_nodes, enable_grad
+from minigrad.autograd import _accumulate, _raise_freed, _topological_nodes, enable_grad
 
 
 class SecondOrderError(RuntimeError):
@@ -94,7 +93,7 @@ def node_vjp(node, outs, grads):
     with enable_grad():
         if function.composite is not None or function.differentiable_forward:
             return _composite_vjp(node, grads)
-        if getattr(function, "differentiable_backward", False):
+        if function.differentiable_backward:
             result = function.backward(_TensorContext(node, outs), *grads)
             return result if isinstance(result, tuple) else (result,)
     raise SecondOrderError(
@@ -106,7 +105,7 @@ def node_vjp(node, outs, grads):
 def _composite_vjp(node, grads):
     from minigrad.tensor import Tensor
     args, kwargs = node.ctx.composite_args
-    with autograd.enable_grad():
+    with enable_grad():
         if node.function.composite is not None:
             out = node.function.composite(*args, **kwargs)
         else:                            # a forward written for any array module
@@ -225,12 +224,6 @@ def _add_to_slot(pending, t, g):
     slots = pending.setdefault(id(t._node), [None] * t._node.n_outputs)
     j = t._out_index
     slots[j] = g if slots[j] is None else slots[j] + g
-
-
-def _accumulate(grads, leaves, tensor, g):
-    key = id(tensor)
-    leaves[key] = tensor
-    grads[key] = g if key not in grads else grads[key] + g
 
 
 def _run_hooks(tensor, g):
