@@ -19,6 +19,10 @@ from minigrad.creation import arange, empty, full, ones, ones_like, rand, randn,
 from minigrad import data, functional, layers  # noqa: F401
 from minigrad.layers.module import Module, Parameter  # noqa: F401
 from minigrad import func, optim, training  # noqa: F401
+from minigrad import sparse  # noqa: F401
+from minigrad import linalg  # noqa: F401
+from minigrad.ops import sorting  # noqa: F401
+from minigrad import special  # noqa: F401
 from minigrad.serialization import load, save  # noqa: F401
 from minigrad.functional import *  # noqa: F401,F403  (mg.exp, mg.sum, mg.cat, ... as in torch)
 

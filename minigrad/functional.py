@@ -12,6 +12,10 @@ from minigrad.ops.reductions import (argmax, argmin, logsumexp, max, mean, min, 
 from minigrad.ops.shape import (broadcast_to, cat, concatenate, expand, flatten, flip, pad,  # noqa: F401
                                 permute, reshape, roll, split, squeeze, stack, transpose,
                                 unsqueeze)
+from minigrad.ops.sorting import (argsort, cummax, cumprod, cumsum, kthvalue, median,  # noqa: F401
+                                  quantile, sort, topk)
+from minigrad.special import (digamma, erfc, erfinv, i0, i0e, i1, i1e, lgamma, log_ndtr,  # noqa: F401
+                              ndtr, polygamma, xlogy)
 
 
 def _export_functions(*modules):

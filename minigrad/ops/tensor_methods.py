@@ -51,6 +51,10 @@ def _install():
     T.index_select = I.index_select
     T.split = S.split
     T.pow = E.pow
+    from minigrad.ops import sorting
+    for name in ("sort", "argsort", "topk", "kthvalue", "median", "quantile", "cumsum", "cumprod",
+                 "cummax"):
+        setattr(T, name, getattr(sorting, name))
 
 
 _install()

@@ -185,6 +185,44 @@ class TensorXP:
     def sum(self, x, axis=None, keepdims=False):
         return self._tensor(x).sum(axis=axis, keepdims=keepdims)
 
+    # ---------------------------------------------------------- scipy.special names (minigrad.special)
+    def gammaln(self, x):
+        from minigrad.special import lgamma
+        return lgamma(self._tensor(x))
+
+    def digamma(self, x):
+        from minigrad.special import digamma
+        return digamma(self._tensor(x))
+
+    def polygamma(self, n, x):
+        from minigrad.special import polygamma
+        return polygamma(int(n), self._tensor(x))
+
+    def xlogy(self, x, y):
+        from minigrad.special import xlogy
+        return xlogy(x, y)
+
+    def i0(self, x):
+        from minigrad.special import i0
+        return i0(self._tensor(x))
+
+    def i1(self, x):
+        from minigrad.special import i1
+        return i1(self._tensor(x))
+
+    def i0e(self, x):
+        from minigrad.special import i0e
+        return i0e(self._tensor(x))
+
+    def i1e(self, x):
+        from minigrad.special import i1e
+        return i1e(self._tensor(x))
+
+    # ---------------------------------------------------------- minigrad.ops.sorting
+    def cumsum(self, x, axis):
+        from minigrad.ops.sorting import cumsum
+        return cumsum(self._tensor(x), axis)
+
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
