@@ -19,6 +19,7 @@ from minigrad.creation import arange, empty, full, ones, ones_like, rand, randn,
 from minigrad import data, functional, layers  # noqa: F401
 from minigrad.layers.module import Module, Parameter  # noqa: F401
 from minigrad import func, optim, training  # noqa: F401
+from minigrad import fft  # noqa: F401
 from minigrad import sparse  # noqa: F401
 from minigrad import linalg  # noqa: F401
 from minigrad.ops import sorting  # noqa: F401

@@ -421,6 +421,8 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
             if type(g) is not type(t.data):  # a NumPy scalar from 0-d arithmetic
                 g = xp.asarray(g)
             if g.dtype != t.data.dtype:
+                if g.dtype.kind == "c" and t.data.dtype.kind != "c":
+                    g = g.real  # a real input's gradient from a complex computation
                 g = g.astype(t.data.dtype)
             if t._node is None:
                 _accumulate(leaf_grads, leaves, t, g)

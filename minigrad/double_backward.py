@@ -203,6 +203,9 @@ def _to_input(g, t, node):
         g = Tensor._wrap(node.ctx.xp.asarray(g))
     if g.shape != t.shape:
         g = _sum_to_shape(g, t.shape, node.name)
+    if g.dtype != t.dtype and g.dtype.kind == "c" and t.dtype.kind != "c":
+        from minigrad.ops.complex import real
+        g = real(g)      # a real input's gradient from a complex computation
     if g.dtype != t.dtype:
         g = cast(g, t.dtype)
     return g

@@ -3,6 +3,8 @@ re-exported from the module where it lives (PyTorch's ``torch.nn.functional`` na
 from minigrad.ops.elementwise import (abs, add, cast, clamp, clip, cos, div, erf, exp,  # noqa: F401,A004
                                       expm1, log, log1p, maximum, minimum, mul, neg, pow,
                                       rsqrt, sigmoid, sin, sqrt, sub, tanh, where)
+from minigrad.ops.complex import (angle, complex, conj, imag, polar, real,  # noqa: F401,A004
+                                  view_as_complex, view_as_real)
 from minigrad.ops.indexing import (gather, getitem, index_select, masked_fill, one_hot,  # noqa: F401
                                    take_along_axis)
 from minigrad.ops.linalg import einsum, matmul  # noqa: F401

@@ -1,5 +1,5 @@
 """Tensor: a backend array plus what autograd needs to send a gradient back to it."""
-import numbers
+import numpy
 
 from minigrad import autograd
 from minigrad.backends import backend_of_array, current, get_backend
@@ -374,17 +374,14 @@ def _is_device_array(x):
 
 
 def _default_dtype(data):
-    """float32 for Python floats (the default float dtype), int64 for Python ints."""
-    probe = data
-    while isinstance(probe, (list, tuple)) and probe:
-        probe = probe[0]
-    if isinstance(probe, bool):
+    """The dtype PyTorch gives Python numbers and nested lists of them: the kind NumPy
+    infers from all the elements (``[1, 2.5]`` is floating, ``[1.0, 2j]`` complex), at
+    PyTorch's default precision: float32, int64, complex64 (bool stays bool)."""
+    try:
+        kind = numpy.asarray(data).dtype.kind
+    except (TypeError, ValueError):       # ragged or not numbers: the backend will say why
         return None
-    if isinstance(probe, numbers.Integral):
-        return "int64"
-    if isinstance(probe, numbers.Real):
-        return "float32"
-    return None
+    return {"f": "float32", "i": "int64", "u": "int64", "c": "complex64"}.get(kind)
 
 
 def _index_array(index, backend):

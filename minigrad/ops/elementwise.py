@@ -35,7 +35,8 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = a * b;  dz/da = b, dz/db = a."""
+    """z = a * b;  dz/da = b, dz/db = a (complex: ga = gz·conj(b), gb = gz·conj(a), PyTorch's
+    conjugate Wirtinger convention, see ``minigrad.ops.complex``)."""
     differentiable_backward = True
 
     @staticmethod
@@ -47,11 +48,13 @@ class Mul(Function):
     def backward(ctx, gz):
         a, b = ctx.saved_tensors
         need_a, need_b = ctx.needs_input_grad
-        return (gz * b if need_a else None), (gz * a if need_b else None)
+        return ((gz * _conj(ctx.xp, b) if need_a else None),
+                (gz * _conj(ctx.xp, a) if need_b else None))
 
 
 class Div(Function):
-    """z = a / b;  dz/da = 1/b, dz/db = -a/b² = -z/b."""
+    """z = a / b;  dz/da = 1/b, dz/db = -a/b² = -z/b (complex: ga = gz/conj(b),
+    gb = -gz·conj(z/b) = -ga·conj(z))."""
     differentiable_backward = True
 
     @staticmethod
@@ -63,8 +66,8 @@ class Div(Function):
     @staticmethod
     def backward(ctx, gz):
         b, z = ctx.saved_tensors
-        ga = gz / b
-        return ga, (-ga * z if ctx.needs_input_grad[1] else None)
+        ga = gz / _conj(ctx.xp, b)
+        return ga, (-ga * _conj(ctx.xp, z) if ctx.needs_input_grad[1] else None)
 
 
 class Neg(Function):
@@ -101,7 +104,7 @@ class Pow(Function):
 
 
 class Exp(Function):
-    """y = eˣ;  dy/dx = eˣ = y (the output is saved, not the input)."""
+    """y = eˣ;  dy/dx = eˣ = y (the output is saved, not the input; complex: gy·conj(y))."""
     differentiable_backward = True
 
     @staticmethod
@@ -113,7 +116,7 @@ class Exp(Function):
     @staticmethod
     def backward(ctx, gy):
         y, = ctx.saved_tensors
-        return gy * y
+        return gy * _conj(ctx.xp, y)
 
 
 class Log(Function):
@@ -369,6 +372,17 @@ class Cast(Function):
         return gy  # the engine casts it to the input's dtype
 
 
+def _conj(xp, a):
+    """conj(a) for a complex array or tensor; anything else as it is (``xp.conj`` of a real
+    array would be a copy)."""
+    kind = type(a)
+    if kind is float or kind is int or kind is bool:
+        return a
+    if kind is complex:
+        return a.conjugate()
+    return xp.conj(a) if a.dtype.kind == "c" else a
+
+
 # ------------------------------------------------------------------ functional
 _WEAK_NUMBERS = (float, int, bool)
 
@@ -398,6 +412,24 @@ def _floating(x):
     """Float math on an integer or bool tensor computes in the default float dtype, as in
     PyTorch (``exp(int_tensor)`` is float32), never in integers."""
     return cast(x, DEFAULT_FLOAT) if category(x.dtype) < 2 else x
+
+
+def _real_floating(op, x):
+    """``_floating`` for an op whose backward is written for real inputs only: a complex
+    tensor is refused by name (its gradient would miss the conjugate)."""
+    if x.dtype.kind == "c":
+        raise TypeError(f"{op}: complex tensors are not supported, got dtype {x.dtype} and "
+                        f"shape {tuple(x.shape)}; apply it to real(x) / imag(x) / abs(x)")
+    return cast(x, DEFAULT_FLOAT) if category(x.dtype) < 2 else x
+
+
+def _refuse_complex(op, *operands):
+    """Ops whose backward has no conjugate (or that complex numbers do not define)."""
+    for x in operands:
+        if isinstance(x, complex) or getattr(getattr(x, "dtype", None), "kind", None) == "c":
+            raise TypeError(f"{op}: complex operands are not supported, got "
+                            f"{getattr(x, 'dtype', type(x).__name__)}; apply it to real(x), "
+                            f"imag(x) or abs(x)")
 
 
 def _as_dtype(x, dtype):
@@ -431,6 +463,7 @@ def neg(x):
 
 def pow(a, b):  # noqa: A001  (the name users type)
     """a ** b for a tensor or scalar exponent; a tensor exponent needs a > 0 for its gradient."""
+    _refuse_complex("pow", a, b)
     return _binary(Pow, a, b)
 
 
@@ -441,41 +474,46 @@ def exp(x):
 
 def log(x):
     """Natural logarithm elementwise."""
-    return Log.apply(_floating(x))
+    return Log.apply(_real_floating("log", x))
 
 
 def log1p(x):
     """log(1 + x), accurate near 0."""
-    return Log1p.apply(_floating(x))
+    return Log1p.apply(_real_floating("log1p", x))
 
 
 def expm1(x):
     """eˣ - 1, accurate near 0."""
-    return Expm1.apply(_floating(x))
+    return Expm1.apply(_real_floating("expm1", x))
 
 
 def sqrt(x):
     """√x elementwise."""
-    return Sqrt.apply(_floating(x))
+    return Sqrt.apply(_real_floating("sqrt", x))
 
 
 def rsqrt(x):
     """1/√x elementwise."""
-    return Rsqrt.apply(_floating(x))
+    return Rsqrt.apply(_real_floating("rsqrt", x))
 
 
 def abs(x):  # noqa: A001
-    """|x| elementwise (gradient sign(x), 0 at 0)."""
+    """|x| elementwise (gradient sign(x), 0 at 0); the modulus of a complex tensor."""
+    if x.dtype.kind == "c":
+        from minigrad.ops.complex import ComplexAbs
+        return ComplexAbs.apply(x)
     return Abs.apply(x)
 
 
 def maximum(a, b):
     """Elementwise max(a, b) (broadcasting)."""
+    _refuse_complex("maximum", a, b)
     return _binary(Maximum, a, b)
 
 
 def minimum(a, b):
     """Elementwise min(a, b) (broadcasting)."""
+    _refuse_complex("minimum", a, b)
     return _binary(Minimum, a, b)
 
 
@@ -483,6 +521,7 @@ def clip(x, min=None, max=None):  # noqa: A002
     """Clamp x into [min, max] (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    _refuse_complex("clip", x)
     return Clip.apply(x, min, max)
 
 
@@ -503,27 +542,27 @@ def where(cond, a, b):
 
 def sin(x):
     """sin x elementwise."""
-    return Sin.apply(_floating(x))
+    return Sin.apply(_real_floating("sin", x))
 
 
 def cos(x):
     """cos x elementwise."""
-    return Cos.apply(_floating(x))
+    return Cos.apply(_real_floating("cos", x))
 
 
 def tanh(x):
     """tanh x elementwise."""
-    return Tanh.apply(_floating(x))
+    return Tanh.apply(_real_floating("tanh", x))
 
 
 def sigmoid(x):
     """σ(x) = 1/(1 + e⁻ˣ), computed without overflow."""
-    return Sigmoid.apply(_floating(x))
+    return Sigmoid.apply(_real_floating("sigmoid", x))
 
 
 def erf(x):
     """The error function erf x elementwise."""
-    return Erf.apply(_floating(x))
+    return Erf.apply(_real_floating("erf", x))
 
 
 def cast(x, dtype, copy=False):

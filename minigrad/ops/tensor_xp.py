@@ -223,6 +223,19 @@ class TensorXP:
         from minigrad.ops.sorting import cumsum
         return cumsum(self._tensor(x), axis)
 
+    # ---------------------------------------------------------- complex numbers (minigrad.ops.complex)
+    def conj(self, x):
+        from minigrad.ops.complex import conj
+        return conj(self._tensor(x))
+
+    def real(self, x):
+        from minigrad.ops.complex import real
+        return real(self._tensor(x))
+
+    def imag(self, x):
+        from minigrad.ops.complex import imag
+        return imag(self._tensor(x))
+
 
 def _data(x):
     return x.data if isinstance(x, Tensor) else x
