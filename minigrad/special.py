@@ -12,7 +12,7 @@ the values are SciPy's (and PyTorch's): ``erfinv(±1) = ±inf``, ``erfinv(x) = n
 where it is log|Γ(x)|), ``digamma``/``polygamma`` nan or ±inf at the poles.
 """
 from minigrad.autograd import Function
-from minigrad.ops.elementwise import _binary, _floating, erf  # noqa: F401  (erf: torch.special.erf)
+from minigrad.ops.elementwise import _binary, _real_floating, _refuse_complex, erf  # noqa: F401  (erf: torch.special.erf)
 from minigrad.ops.tensor_xp import TensorXP
 from minigrad.registry import Case, register
 
@@ -223,7 +223,7 @@ class I1e(Function):
 # ------------------------------------------------------------------ functional
 def lgamma(x):
     """log|Γ(x)| elementwise (``torch.lgamma``, ``scipy.special.gammaln``)."""
-    return Lgamma.apply(_floating(x))
+    return Lgamma.apply(_real_floating("lgamma", x))
 
 
 gammaln = lgamma
@@ -231,7 +231,7 @@ gammaln = lgamma
 
 def digamma(x):
     """ψ(x) = d/dx log Γ(x) elementwise (``torch.special.digamma``, alias ``psi``)."""
-    return Polygamma.apply(_floating(x), 0)
+    return Polygamma.apply(_real_floating("digamma", x), 0)
 
 
 psi = digamma
@@ -241,52 +241,53 @@ def polygamma(n, x):
     """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n a non-negative int)."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"polygamma: n must be a non-negative int, got {n!r}")
-    return Polygamma.apply(_floating(x), n)
+    return Polygamma.apply(_real_floating("polygamma", x), n)
 
 
 def erfc(x):
     """The complementary error function 1 − erf x, accurate for large x."""
-    return Erfc.apply(_floating(x))
+    return Erfc.apply(_real_floating("erfc", x))
 
 
 def erfinv(x):
     """The inverse error function on (−1, 1); ±inf at ±1 and nan outside, as in PyTorch."""
-    return Erfinv.apply(_floating(x))
+    return Erfinv.apply(_real_floating("erfinv", x))
 
 
 def ndtr(x):
     """Φ(x), the standard normal CDF ½(1 + erf(x/√2))."""
-    return Ndtr.apply(_floating(x))
+    return Ndtr.apply(_real_floating("ndtr", x))
 
 
 def log_ndtr(x):
     """log Φ(x), finite (and with a finite gradient) far in the left tail."""
-    return LogNdtr.apply(_floating(x))
+    return LogNdtr.apply(_real_floating("log_ndtr", x))
 
 
 def xlogy(x, y):
     """x·log y with 0 where x = 0 (broadcasting; either may be a Python number)."""
+    _refuse_complex("xlogy", x, y)
     return _binary(Xlogy, x, y, true_divide=True)
 
 
 def i0(x):
     """I₀(x), the modified Bessel function of the first kind of order 0."""
-    return I0.apply(_floating(x))
+    return I0.apply(_real_floating("i0", x))
 
 
 def i1(x):
     """I₁(x), the modified Bessel function of the first kind of order 1."""
-    return I1.apply(_floating(x))
+    return I1.apply(_real_floating("i1", x))
 
 
 def i0e(x):
     """e^(−|x|) I₀(x), the exponentially scaled I₀ (no overflow for large |x|)."""
-    return I0e.apply(_floating(x))
+    return I0e.apply(_real_floating("i0e", x))
 
 
 def i1e(x):
     """e^(−|x|) I₁(x), the exponentially scaled I₁."""
-    return I1e.apply(_floating(x))
+    return I1e.apply(_real_floating("i1e", x))
 
 
 # ------------------------------------------------------------------ registry

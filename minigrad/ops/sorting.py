@@ -12,6 +12,7 @@ from collections import namedtuple
 
 from minigrad.autograd import Function
 from minigrad.backends import backend_of_array
+from minigrad.ops.elementwise import _refuse_complex
 from minigrad.ops.indexing import TakeAlongAxis
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
@@ -299,6 +300,7 @@ def cumsum(x, dim):
 def cumprod(x, dim):
     """Cumulative product along ``dim``; its gradient is exact with zeros in x (no division)."""
     _check_tensor("cumprod", x)
+    _refuse_complex("cumprod", x)          # its backward has no conjugate
     return _scalar_safe("cumprod", x, dim, lambda x, d: Cumprod.apply(x, d))
 
 
