@@ -70,20 +70,7 @@ class _DebugContext(contextlib.ContextDecorator):
         return super().__call__(func)
 
     def _recreate_cm(self):
-        return _DebugBlock(self.enabled)
-
-
-class _DebugBlock:
-    def __init__(self, enabled):
-        self.enabled = enabled
-
-    def __enter__(self):
-        self.previous = _GradMode.debug
-        _GradMode.debug = self.enabled
-
-    def __exit__(self, *exc):
-        _GradMode.debug = self.previous
-        return False
+        return _ModeContext("debug", self.enabled)
 
 
 def set_debug(enabled=True):
@@ -110,30 +97,32 @@ def _check_finite(op_name, what, arrays, inputs):
                 f"(shape {tuple(a.shape)}; input shapes {shapes})")
 
 
-class _GradModeContext(contextlib.ContextDecorator):
-    def __init__(self, enabled):
-        self.enabled = enabled
+class _ModeContext(contextlib.ContextDecorator):
+    """Sets one of this thread's modes ('enabled' or 'debug') for a block, or for each call
+    of a decorated function, and restores what was there."""
+    def __init__(self, mode, value):
+        self.mode, self.value = mode, value
 
     def __enter__(self):
-        self.previous = _GradMode.enabled
-        _GradMode.enabled = self.enabled
+        self.previous = getattr(_GradMode, self.mode)
+        setattr(_GradMode, self.mode, self.value)
 
     def __exit__(self, *exc):
-        _GradMode.enabled = self.previous
+        setattr(_GradMode, self.mode, self.previous)
         return False
 
     def _recreate_cm(self):  # a decorated function gets a fresh context per call (recursion, threads)
-        return _GradModeContext(self.enabled)
+        return _ModeContext(self.mode, self.value)
 
 
 def no_grad():
     """Context manager / decorator: ops inside record nothing on the tape."""
-    return _GradModeContext(False)
+    return _ModeContext("enabled", False)
 
 
 def enable_grad():
     """Context manager / decorator: turn recording back on inside a ``no_grad`` block."""
-    return _GradModeContext(True)
+    return _ModeContext("enabled", True)
 
 
 class Context:

@@ -125,7 +125,7 @@ class _TensorContext:
     def __init__(self, node, outs):
         from minigrad.ops.tensor_xp import TensorXP
         ctx = node.ctx
-        self.__dict__.update({k: v for k, v in ctx.__dict__.items()})
+        self.__dict__.update(ctx.__dict__)
         self.backend = _TensorBackend(ctx.backend, node.name)
         self.xp = TensorXP(ctx.backend)
         self.needs_input_grad = ctx.needs_input_grad
