@@ -302,3 +302,64 @@ def fftshift(input, dim=None):  # noqa: A002
 def ifftshift(input, dim=None):  # noqa: A002
     """The inverse of ``fftshift``."""
     return _shift("ifftshift", input, dim, -1)
+
+
+# ------------------------------------------------------------------ registry
+# gradcheck works on real float64 tensors: a complex input is built from (re, im) and a
+# complex output split into (re, im), as for the complex ops (minigrad.ops.complex).
+_C2C = {"fft.fft": fft, "fft.ifft": ifft, "fft.fft2": fft2, "fft.ifft2": ifft2,
+        "fft.fftn": fftn, "fft.ifftn": ifftn}
+_R2C = {"fft.rfft": rfft, "fft.rfft2": rfft2, "fft.rfftn": rfftn}
+_C2R = {"fft.irfft": irfft, "fft.irfft2": irfft2, "fft.irfftn": irfftn}
+
+
+def _checked_c2c(transform):
+    def checked(re, im, **kwargs):
+        return _complex_ops.view_as_real(transform(_complex_ops.complex(re, im), **kwargs))
+    return checked
+
+
+def _checked_r2c(transform):
+    def checked(x, **kwargs):
+        return _complex_ops.view_as_real(transform(x, **kwargs))
+    return checked
+
+
+def _checked_c2r(transform):
+    def checked(re, im, **kwargs):
+        return transform(_complex_ops.complex(re, im), **kwargs)
+    return checked
+
+
+def _register_all():
+    from minigrad.registry import Case, register
+    n = lambda rng, *s: rng.standard_normal(s)  # noqa: E731
+    one_d = lambda r: [Case(n(r, 3, 6), n(r, 3, 6)),  # noqa: E731
+                       Case(n(r, 5, 2), n(r, 5, 2), n=7, dim=0, norm="ortho")]
+    many_d = lambda r: [Case(n(r, 2, 3, 4), n(r, 2, 3, 4)),  # noqa: E731
+                        Case(n(r, 3, 4, 2), n(r, 3, 4, 2), s=(5, 3), dim=(0, 1),
+                             norm="forward")]
+    for name, transform in _C2C.items():
+        register(transform, name=name, checked_as=_checked_c2c(transform),
+                 inputs=one_d if transform in (fft, ifft) else many_d)
+    one_real = lambda r: [Case(n(r, 3, 6)), Case(n(r, 5, 2), n=7, dim=0, norm="ortho")]  # noqa: E731
+    many_real = lambda r: [Case(n(r, 2, 3, 4)),  # noqa: E731
+                           Case(n(r, 3, 4, 2), s=(5, 3), dim=(0, 1), norm="forward")]
+    for name, transform in _R2C.items():
+        register(transform, name=name, checked_as=_checked_r2c(transform),
+                 inputs=one_real if transform is rfft else many_real)
+    half_1d = lambda r: [Case(n(r, 3, 4), n(r, 3, 4)),  # noqa: E731  (n = 6 by default)
+                         Case(n(r, 4, 2), n(r, 4, 2), n=7, dim=0, norm="ortho")]
+    half_nd = lambda r: [Case(n(r, 2, 3, 4), n(r, 2, 3, 4)),  # noqa: E731
+                         Case(n(r, 3, 3, 2), n(r, 3, 3, 2), s=(4, 5), dim=(0, 1),
+                              norm="forward")]
+    for name, transform in _C2R.items():
+        register(transform, name=name, checked_as=_checked_c2r(transform),
+                 inputs=half_1d if transform is irfft else half_nd)
+    register(fftshift, name="fft.fftshift",
+             inputs=lambda r: [Case(n(r, 4, 5)), Case(n(r, 2, 3, 5), dim=(0, 2))])
+    register(ifftshift, name="fft.ifftshift",
+             inputs=lambda r: [Case(n(r, 4, 5)), Case(n(r, 2, 3, 5), dim=-1)])
+
+
+_register_all()

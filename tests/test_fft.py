@@ -9,20 +9,16 @@ import pytest
 import minigrad as mg
 from minigrad import F
 from minigrad import fft as mfft
-from minigrad.backends import get_backend
-from minigrad.gradcheck import gradcheck, gradgradcheck
+from minigrad.gradcheck import fft_unavailable, gradcheck, gradgradcheck
 from minigrad.ops import complex as C
 
 NORMS = [None, "backward", "ortho", "forward"]
 
 
 def _skip_without_fft(backend):
-    """The CPU stand-in for CuPy (fakecupy, ``cupy.__version__`` ending in '+fake') does not
-    emulate cupy.fft; on real CuPy these tests run (and fail if the FFT path is broken)."""
-    xp = get_backend(backend).xp
-    if backend == "cupy" and str(getattr(xp, "__version__", "")).endswith("+fake"):
-        pytest.skip("the CPU stand-in for CuPy has no cupy.fft; these run on a real GPU "
-                    "(../shared/tools/cupy/gpu_suite.sh)")
+    reason = fft_unavailable(backend)
+    if reason:
+        pytest.skip(reason)
 
 
 def _f64(*shape, seed=0, requires_grad=True):

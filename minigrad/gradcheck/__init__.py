@@ -269,6 +269,24 @@ def _flat_tensors(args):
             yield a
 
 
+def unavailable(entry, backend):
+    """Why ``entry`` cannot be checked on ``backend`` on this machine, or None. One case:
+    the transforms of minigrad.fft on the CPU stand-in for CuPy (``cupy.__version__`` ends in
+    '+fake'), which does not emulate cupy.fft. On real CuPy they run, and fail if broken."""
+    if entry.fn.__module__ != "minigrad.fft" or entry.name.endswith("shift"):
+        return None
+    return fft_unavailable(backend)
+
+
+def fft_unavailable(backend):
+    """The reason the backend's FFT cannot run here (the CuPy stand-in), or None."""
+    xp = get_backend(backend).xp
+    if backend == "cupy" and str(getattr(xp, "__version__", "")).endswith("+fake"):
+        return ("the CPU stand-in for CuPy has no cupy.fft; the FFT checks run on a real GPU "
+                "(../shared/tools/cupy/gpu_suite.sh)")
+    return None
+
+
 def check_entry(entry, backend="numpy", order=1):
     """Run every generated case of a registry entry. Returns (n_cases, worst_abs_err,
     worst_rel_err); raises ``GradcheckError`` on the first failing case. ``order=2``
