@@ -10,6 +10,9 @@ from minigrad.registry import register
 class Adam(Optimizer):
     """Adam (Kingma & Ba 2015), optional coupled L2 and AMSGrad (PyTorch's form).
 
+    Paper: Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization". Arguments:
+    ``Adam(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)``.
+
     Per parameter, step counter t starting at 1::
 
         g ← g + λθ                                   (coupled L2, off by default)
@@ -37,6 +40,8 @@ class Adam(Optimizer):
 class AMSGrad(Adam):
     """AMSGrad (Reddi, Kale & Kumar 2018): ``Adam(params, ..., amsgrad=True)``.
 
+    Paper: Reddi, Kale & Kumar 2018, "On the Convergence of Adam and Beyond".
+
     v_max ← max(v_max, v) never decreases; θ ← θ − η·m̂/(√(v_max/(1 − β₂ᵗ)) + ε).
     """
 
@@ -47,6 +52,9 @@ class AMSGrad(Adam):
 
 class AdamW(Adam):
     """AdamW, decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's convention.
+
+    Paper: Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization". Arguments:
+    ``AdamW(params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False)``.
 
         θ ← θ·(1 − ηλ)           then the Adam step (without L2 in g)
 
@@ -70,14 +78,17 @@ class AdamW(Adam):
 
 
 def normalized_weight_decay(lambda_norm, batch_size, dataset_size, epochs):
-    """The paper's normalized weight decay λ = λ_norm·√(b / (B·T)) (Loshchilov & Hutter,
-    "Decoupled Weight Decay Regularization", Appendix): b batch size, B training-set size,
+    """The paper's normalized weight decay λ = λ_norm·√(b / (B·T)) (Loshchilov & Hutter
+    2019, "Decoupled Weight Decay Regularization", Appendix): b batch size, B training-set size,
     T epochs (the total number of updates is B·T/b)."""
     return lambda_norm * math.sqrt(batch_size / (dataset_size * epochs))
 
 
 class LAMB(Optimizer):
     """LAMB, layer-wise adaptive moments (You et al. 2020, Algorithm 2).
+
+    Paper: You et al. 2020, "Large Batch Optimization for Deep Learning: Training BERT in 76
+    minutes".
 
     Per parameter tensor, Adam moments with bias correction, then::
 

@@ -15,6 +15,9 @@ _DIFFGRAD = "diffGrad: An Optimization Method for Convolutional Neural Networks"
 class Adagrad(Optimizer):
     """AdaGrad (Duchi, Hazan & Singer 2011), PyTorch's form.
 
+    Paper: Duchi, Hazan & Singer 2011, "Adaptive Subgradient Methods for Online Learning and
+    Stochastic Optimization".
+
     Per parameter, step t starting at 1::
 
         g ← g + λθ;   η_t = η / (1 + (t − 1)·lr_decay)
@@ -48,6 +51,9 @@ class Adagrad(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop (Tieleman & Hinton 2012), PyTorch's form with its momentum and centered options.
+
+    Paper: Tieleman & Hinton 2012, "Lecture 6.5 — RMSProp: Divide the gradient by a running
+    average of its recent magnitude" (COURSERA: Neural Networks for Machine Learning).
 
         g ← g + λθ
         v ← αv + (1 − α)g²                       (α is the paper's ρ, default 0.99)
@@ -98,6 +104,8 @@ class RMSprop(Optimizer):
 
 class Adadelta(Optimizer):
     """AdaDelta (Zeiler 2012), PyTorch's form with a step size η (1 in the paper).
+
+    Paper: Zeiler 2012, "ADADELTA: An Adaptive Learning Rate Method".
 
         g ← g + λθ
         E[g²] ← ρE[g²] + (1 − ρ)g²

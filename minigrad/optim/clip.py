@@ -18,6 +18,10 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     """Rescale the gradients so that their global norm is at most ``max_norm`` (Pascanu,
     Mikolov & Bengio 2013), in place; returns the norm before clipping (a 0-d tensor).
 
+    Paper: Pascanu, Mikolov & Bengio 2013, "On the difficulty of training Recurrent Neural
+    Networks". Arguments: ``clip_grad_norm_(parameters, max_norm, norm_type=2.0,
+    error_if_nonfinite=False)``.
+
         n = (Σ_p ‖g_p‖_q^q)^(1/q)   over all parameters together (q = ``norm_type``; ∞: max |g|)
         g ← g · min(1, c / (n + 1e-6))
 
@@ -50,7 +54,12 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
 
 def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient element to [−c, c] in place, each parameter on its own
-    (unlike norm clipping, it changes the direction of the gradient)."""
+    (unlike norm clipping, it changes the direction of the gradient).
+
+        g ← clip(g, −c, c)   (c = ``clip_value``)
+
+    Primitive (no introducing paper). ``clip_grad_value_(parameters, clip_value)`` as PyTorch.
+    """
     for p in _with_grad(parameters):
         xp = backend_of_array(p.grad.data).xp
         xp.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
@@ -67,6 +76,9 @@ def unitwise_norm(xp, a, norm_type=2.0):
 
 def adaptive_grad_clip_(parameters, clip_factor=0.01, eps=1e-3, norm_type=2.0):
     """Adaptive gradient clipping, unit-wise (Brock et al. 2021, NFNets), in place.
+
+    Paper: Brock, De, Smith & Simonyan 2021, "High-Performance Large-Scale Image Recognition
+    Without Normalization".
 
     For each unit i (row of a weight: an output unit or output channel, norms over its fan-in)::
 

@@ -12,6 +12,11 @@ from minigrad.tensor import Tensor
 class EMA:
     """Exponential moving average of a model's weights (Polyak averaging with a constant rate).
 
+    Paper: Polyak & Juditsky 1992, "Acceleration of Stochastic Approximation by Averaging";
+    the constant-rate (exponential) form as a mean teacher: Tarvainen & Valpola 2017, "Mean
+    teachers are better role models: Weight-averaged consistency targets improve
+    semi-supervised deep learning results".
+
     ``EMA(model, decay=0.999)`` keeps an averaged copy; call ``ema.update()`` after every
     optimizer step::
 
@@ -93,7 +98,12 @@ class EMA:
 
 
 def byol_decay(k, total_steps, base=0.996):
-    """BYOL's target decay τ_k = 1 − (1 − τ_base)·(cos(πk/K) + 1)/2, rising from τ_base to 1."""
+    """BYOL's target decay τ_k = 1 − (1 − τ_base)·(cos(πk/K) + 1)/2, rising from τ_base to 1.
+
+    ``byol_decay(k, total_steps, base=0.996)``; pass as ``EMA(model, decay=lambda k:
+    byol_decay(k, K))``. Paper: Grill et al. 2020, "Bootstrap your own latent: A new approach
+    to self-supervised Learning".
+    """
     return 1 - (1 - base) * (math.cos(math.pi * k / total_steps) + 1) / 2
 
 

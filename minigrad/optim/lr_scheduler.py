@@ -69,7 +69,10 @@ class LRScheduler:
 
 
 class StepLR(LRScheduler):
-    """Step decay: η_t = η₀·γ^⌊t / step_size⌋ (ResNet, WRN, RiFT two-stage schedules)."""
+    """Step decay: η_t = η₀·γ^⌊t / step_size⌋ (ResNet, WRN, RiFT two-stage schedules).
+
+    Primitive schedule (no introducing paper).
+    """
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
         self.step_size, self.gamma = step_size, gamma
@@ -82,7 +85,10 @@ class StepLR(LRScheduler):
 class MultiStepLR(LRScheduler):
     """Multi-step decay: η_t = η₀·γ^(number of milestones ≤ t); the step that reaches a
     milestone already uses the new rate (ResNet-CIFAR ×0.1 at 32k and 48k iterations; WRN ×0.2
-    at epochs 60, 120, 160)."""
+    at epochs 60, 120, 160).
+
+    Primitive schedule (no introducing paper).
+    """
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
         self.milestones, self.gamma = sorted(milestones), gamma
@@ -97,7 +103,10 @@ class CosineAnnealingLR(LRScheduler):
     η_t = η_min + (η₀ − η_min)·(1 + cos(πt / T_max))/2.
 
     The closed form (PyTorch's recursive update drifts when the lr is changed by hand); past
-    T_max it continues the cosine, as PyTorch's closed form does."""
+    T_max it continues the cosine, as PyTorch's closed form does.
+
+    Paper: Loshchilov & Hutter 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts".
+    """
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
         self.T_max, self.eta_min = T_max, eta_min
@@ -117,6 +126,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     T_cur counts the epochs since the last restart and returns to 0 when it reaches T_i, then
     T_i ← T_i·T_mult (T_0 first). Step per batch with ``step(epoch + i / n_batches)``: T_cur is
     then fractional.
+
+    Paper: Loshchilov & Hutter 2017, "SGDR: Stochastic Gradient Descent with Warm Restarts".
     """
 
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
@@ -142,7 +153,10 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
 class LinearLR(LRScheduler):
     """Linear ramp of the lr factor (PyTorch's LinearLR): η_t = η₀·(s + (e − s)·min(t, T)/T),
-    s = ``start_factor``, e = ``end_factor``, T = ``total_iters``."""
+    s = ``start_factor``, e = ``end_factor``, T = ``total_iters``.
+
+    Primitive schedule (no introducing paper).
+    """
 
     def __init__(self, optimizer, start_factor=1 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
         if total_iters <= 0:
@@ -165,6 +179,8 @@ class LinearWarmup(LinearLR):
     Off-by-one convention: the first step (t = 0) uses s·η₀, which is 0 by default (as
     HuggingFace's ``get_linear_schedule_with_warmup``); η₀ is reached at t = T_w.
     ``after`` is a scheduler built on the same optimizer beforehand; this one drives it.
+
+    Paper: Goyal et al. 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour".
     """
 
     def __init__(self, optimizer, warmup_steps, start_factor=0.0, after=None, last_epoch=-1):
@@ -195,7 +211,11 @@ class LinearWarmup(LinearLR):
 class PolynomialLR(LRScheduler):
     """Polynomial decay: η_t = (η₀ − η_min)·(1 − min(t, T)/T)^p + η_min (p = 1: linear decay,
     BERT/LAMB after warm-up; p = 2: the LARS ImageNet recipe). PyTorch's PolynomialLR is
-    ``eta_min=0``."""
+    ``eta_min=0``.
+
+    Paper: Chen, Papandreou, Kokkinos, Murphy & Yuille 2018, "DeepLab: Semantic Image
+    Segmentation with Deep Convolutional Nets, Atrous Convolution, and Fully Connected CRFs".
+    """
 
     def __init__(self, optimizer, total_iters=5, power=1.0, eta_min=0.0, last_epoch=-1):
         self.total_iters, self.power, self.eta_min = total_iters, power, eta_min
@@ -213,6 +233,8 @@ class ExponentialLR(LRScheduler):
 
     k = ``decay_steps``, f = ``min_factor`` (the floor; 0.05 for BigNAS). With k = 1 and f = 0
     it is PyTorch's ExponentialLR.
+
+    Primitive schedule (no introducing paper).
     """
 
     def __init__(self, optimizer, gamma, decay_steps=1, staircase=False, min_factor=0.0,
@@ -325,6 +347,8 @@ def lr_batch_scaling(base_lr, batch_size, base_batch_size, rule="linear",
 
     Beyond ``critical_batch_size`` the gain saturates: B is clamped to it. Usually combined
     with ``LinearWarmup``; ``regime_epochs`` gives the matching training length.
+
+    Paper: Goyal et al. 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour".
     """
     if rule not in ("linear", "sqrt"):
         raise ValueError(f"lr_batch_scaling: rule must be 'linear' or 'sqrt', got {rule!r}")

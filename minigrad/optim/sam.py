@@ -11,6 +11,9 @@ from minigrad.registry import register
 class SAM(Optimizer):
     """Sharpness-Aware Minimization (Foret et al. 2021), first-order form.
 
+    Paper: Foret, Kleiner, Mobahi & Neyshabur 2021, "Sharpness-Aware Minimization for
+    Efficiently Improving Generalization".
+
     ``SAM(params, base_optimizer=SGD, rho=0.05, **base_options)``; each step takes two
     forward/backward passes::
 

@@ -7,6 +7,10 @@ from minigrad.registry import register
 class SGD(Optimizer):
     """SGD with momentum, dampening, coupled weight decay and Nesterov momentum (PyTorch's form).
 
+    Papers: Robbins & Monro 1951, "A Stochastic Approximation Method"; momentum: Polyak
+    1964, "Some methods of speeding up the convergence of iteration methods". Arguments:
+    ``SGD(params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False)``.
+
     Per parameter, with gradient g, weight decay λ, momentum μ, dampening d, step size η::
 
         g ← g + λθ
@@ -47,6 +51,10 @@ class SGD(Optimizer):
 class SGDNesterov(SGD):
     """SGD with Nesterov momentum: ``SGD(params, lr, momentum=0.9, nesterov=True)``.
 
+    Papers: Nesterov 1983, "A method for solving the convex programming problem with
+    convergence rate O(1/k²)"; in deep learning: Sutskever, Martens, Dahl & Hinton 2013, "On
+    the importance of initialization and momentum in deep learning".
+
     b ← μb + (g + λθ) (b = g + λθ at the first step); θ ← θ − η·((g + λθ) + μb). It differs
     from heavy ball from the second step on (the look-ahead direction g + μb). The Large
     Batch Optimizer Reality Check finds it matches LARS/LAMB at large batch sizes once
@@ -60,6 +68,8 @@ class SGDNesterov(SGD):
 
 class LARS(Optimizer):
     """LARS, layer-wise adaptive rate scaling (You, Gitman & Ginsburg 2017, Algorithm 1).
+
+    Paper: You, Gitman & Ginsburg 2017, "Large Batch Training of Convolutional Networks".
 
     Per parameter tensor (a "layer"), with global step size η (``lr``), trust coefficient
     κ (the paper's η, ``trust_coefficient``), weight decay λ (the paper's β), momentum μ::

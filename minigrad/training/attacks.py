@@ -38,6 +38,9 @@ def pgd_linf(model, loss_fn, x, y, eps, alpha, steps, random_start=True, clamp=(
     ``generator`` draws the random start (default: the backend's seeded generator; a
     ``HostGenerator`` gives the same start on every backend).
     Returns the adversarial input, detached.
+
+    Paper: Madry, Makelov, Schmidt, Tsipras & Vladu 2018, "Towards Deep Learning Models
+    Resistant to Adversarial Attacks".
     """
     def ascend(x_adv, g):
         xp = backend_of_array(g).xp
@@ -66,6 +69,9 @@ def pgd_l2(model, loss_fn, x, y, eps, alpha, steps, random_start=True, clamp=(0,
             δ = x′ − x;  x′ ← clamp(x + δ·min(1, ε/‖δ‖))
 
     Arguments and the KL-PGD option (``y=None``) as in ``pgd_linf``.
+
+    Paper: Madry, Makelov, Schmidt, Tsipras & Vladu 2018, "Towards Deep Learning Models
+    Resistant to Adversarial Attacks".
     """
     def norms(a):
         xp = backend_of_array(a).xp
@@ -129,7 +135,7 @@ def _pgd(model, loss_fn, x, y, steps, random_start, clamp, generator, ascend, pr
         for _ in range(steps):
             leaf = Tensor._wrap(x_adv).requires_grad_()
             loss = loss_fn(model(leaf), target)
-            if loss.size != 1:
+            if loss.numel() != 1:
                 loss = loss.sum()
             g = grad(loss, leaf).data
             x_adv = box(x0 + project(ascend(x_adv, g) - x0))

@@ -22,6 +22,9 @@ class MemoryBank(Module):
     ``bank()`` (or ``bank.memory``) is the (size, dim) tensor of stored rows, detached. The
     rows start as random unit vectors (drawn from ``generator`` or the current backend's);
     they are buffers, so the bank is saved in ``state_dict()`` and moves with ``.to()``.
+
+    Paper: Wu, Xiong, Yu & Lin 2018, "Unsupervised Feature Learning via Non-Parametric
+    Instance Discrimination".
     """
 
     def __init__(self, size, dim, momentum=0.5, dtype="float32", generator=None):

@@ -45,6 +45,8 @@ def mixup(x, y=None, alpha=1.0, generator=None):
     λ·ℓ(f(x̃), y_a) + (1 − λ)·ℓ(f(x̃), y_b) (``mix_criterion``), or on the mixed soft target
     λ·y_a + (1 − λ)·y_b. α = 0 turns it off (λ = 1). BANG fine-tunes with it; "function
     matching" distillation feeds teacher and student the same mixed input.
+
+    Paper: Zhang, Cisse, Dauphin & Lopez-Paz 2018, "mixup: Beyond Empirical Risk Minimization".
     """
     _, lam, perm = _draw(x, alpha, generator)
     x_b, y_b = _partner(x, y, perm)
@@ -70,6 +72,9 @@ def cutmix(x, y=None, alpha=1.0, generator=None):
         λ ← 1 − area(B)/(H·W)      (recomputed from the clipped box)
 
     Returns ``(x̃, y_a, y_b, λ)`` as ``mixup``: the loss is λ·ℓ(y_a) + (1 − λ)·ℓ(y_b).
+
+    Paper: Yun et al. 2019, "CutMix: Regularization Strategy to Train Strong Classifiers with
+    Localizable Features".
     """
     gen, lam, perm = _draw(x, alpha, generator)
     height, width = x.shape[-2:]

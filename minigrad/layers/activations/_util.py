@@ -1,22 +1,24 @@
 """Helpers shared by the activation families."""
+import math
 
 
 def filled(n, value):
     """A float32 tensor of ``n`` copies of ``value`` on the current backend (a parameter's
     initial value)."""
     from minigrad.creation import full
-    return full((n,), value)
+    return full((n,), value, dtype="float32")
 
 
 def channel_view(a, x, op):
     """A per-channel parameter ``a`` (shape (1,) or (C,)) shaped to broadcast against
     x (N, C, *): channel axis 1, as in PyTorch's PReLU. A 1-element ``a`` is shared."""
-    if a.size == 1:
+    n = math.prod(a.shape)         # an array or a Tensor: both have .shape
+    if n == 1:
         return a.reshape((1,) * x.ndim)
-    if x.ndim < 2 or x.shape[1] != a.size:
-        raise ValueError(f"{op}: a parameter of {a.size} values needs an input with that many "
+    if x.ndim < 2 or x.shape[1] != n:
+        raise ValueError(f"{op}: a parameter of {n} values needs an input with that many "
                          f"channels on axis 1, got an input of shape {tuple(x.shape)}")
-    return a.reshape((1, a.size) + (1,) * (x.ndim - 2))
+    return a.reshape((1, n) + (1,) * (x.ndim - 2))
 
 
 def channel_sum(g, a_shape):

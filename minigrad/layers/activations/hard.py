@@ -94,7 +94,12 @@ class HardshrinkFn(Function):
 
 # ------------------------------------------------------------------ functional
 def hardtanh(x, min_val=-1.0, max_val=1.0):
-    """x clipped into [min_val, max_val]."""
+    """x clipped into [min_val, max_val].
+
+    y = clip(x, min_val, max_val) (defaults −1, 1),  dy/dx = 1[min_val < x < max_val].
+    Backward: ``HardtanhFn`` (help(minigrad.layers.activations.hard.HardtanhFn)).
+    Paper: Collobert 2004, "Large Scale Machine Learning" (PhD thesis). No ``inplace``.
+    """
     check_floating("hardtanh", x=x)
     if min_val >= max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) must be below max_val ({max_val})")
@@ -102,25 +107,45 @@ def hardtanh(x, min_val=-1.0, max_val=1.0):
 
 
 def relu6(x):
-    """min(max(0, x), 6) (= hardtanh(x, 0, 6))."""
+    """min(max(0, x), 6) (= hardtanh(x, 0, 6)).
+
+    y = min(max(0, x), 6),  dy/dx = 1[0 < x < 6]. Backward: ``HardtanhFn``
+    (help(minigrad.layers.activations.hard.HardtanhFn)).
+    Paper: Krizhevsky 2010, "Convolutional Deep Belief Networks on CIFAR-10".
+    """
     check_floating("relu6", x=x)
     return HardtanhFn.apply(x, 0.0, 6.0)
 
 
 def hardsigmoid(x):
-    """clip(x/6 + 1/2, 0, 1)."""
+    """clip(x/6 + 1/2, 0, 1).
+
+    y = relu6(x + 3)/6,  dy/dx = 1/6 on −3 < x < 3, else 0.
+    Backward: ``HardsigmoidFn`` (help(minigrad.layers.activations.hard.HardsigmoidFn)).
+    Paper (PyTorch's x/6 + ½ form): Howard et al. 2019, "Searching for MobileNetV3".
+    """
     check_floating("hardsigmoid", x=x)
     return HardsigmoidFn.apply(x)
 
 
 def hardswish(x):
-    """x·relu6(x + 3)/6."""
+    """x·relu6(x + 3)/6.
+
+    y = x·relu6(x + 3)/6,  dy/dx = 0 (x < −3), (2x + 3)/6 (−3 ≤ x ≤ 3), 1 (x > 3).
+    Backward: ``HardswishFn`` (help(minigrad.layers.activations.hard.HardswishFn)).
+    Paper: Howard et al. 2019, "Searching for MobileNetV3".
+    """
     check_floating("hardswish", x=x)
     return HardswishFn.apply(x)
 
 
 def softshrink(x, lambd=0.5):
-    """x − lambd·sign(x) where |x| > lambd, 0 elsewhere."""
+    """x − lambd·sign(x) where |x| > lambd, 0 elsewhere.
+
+    y = x − λ·sign(x)·1[|x| > λ] (λ = ``lambd`` = 0.5),  dy/dx = 1[|x| > λ].
+    Backward: ``SoftshrinkFn`` (help(minigrad.layers.activations.hard.SoftshrinkFn)).
+    Paper: Donoho 1995, "De-noising by soft-thresholding".
+    """
     check_floating("softshrink", x=x)
     if lambd < 0:
         raise ValueError(f"softshrink: lambd must be non-negative, got {lambd}")
@@ -128,14 +153,23 @@ def softshrink(x, lambd=0.5):
 
 
 def hardshrink(x, lambd=0.5):
-    """x where |x| > lambd, 0 elsewhere."""
+    """x where |x| > lambd, 0 elsewhere.
+
+    y = x·1[|x| > λ] (λ = ``lambd`` = 0.5),  dy/dx = 1[|x| > λ].
+    Backward: ``HardshrinkFn`` (help(minigrad.layers.activations.hard.HardshrinkFn)).
+    Paper: Donoho & Johnstone 1994, "Ideal Spatial Adaptation by Wavelet Shrinkage".
+    """
     check_floating("hardshrink", x=x)
     return HardshrinkFn.apply(x, float(lambd))
 
 
 # ------------------------------------------------------------------ modules
 class Hardtanh(Module):
-    """y = clip(x, min_val, max_val)."""
+    """y = clip(x, min_val, max_val); ``Hardtanh(min_val=-1.0, max_val=1.0)``.
+
+    Backward: ``HardtanhFn`` (see ``F.hardtanh``). Paper: Collobert 2004, "Large Scale
+    Machine Learning".
+    """
 
     def __init__(self, min_val=-1.0, max_val=1.0):
         super().__init__()
@@ -149,28 +183,41 @@ class Hardtanh(Module):
 
 
 class ReLU6(Module):
-    """y = min(max(0, x), 6)."""
+    """y = min(max(0, x), 6); backward 1[0 < x < 6] (see ``F.relu6``).
+
+    Paper: Krizhevsky 2010, "Convolutional Deep Belief Networks on CIFAR-10".
+    """
 
     def forward(self, x):
         return relu6(x)
 
 
 class Hardsigmoid(Module):
-    """y = clip(x/6 + 1/2, 0, 1)."""
+    """y = clip(x/6 + 1/2, 0, 1); backward ``HardsigmoidFn`` (see ``F.hardsigmoid``).
+
+    Paper: Howard et al. 2019, "Searching for MobileNetV3".
+    """
 
     def forward(self, x):
         return hardsigmoid(x)
 
 
 class Hardswish(Module):
-    """y = x·relu6(x + 3)/6."""
+    """y = x·relu6(x + 3)/6; backward ``HardswishFn`` (see ``F.hardswish``).
+
+    Paper: Howard et al. 2019, "Searching for MobileNetV3".
+    """
 
     def forward(self, x):
         return hardswish(x)
 
 
 class Softshrink(Module):
-    """y = x − lambd·sign(x) where |x| > lambd, else 0."""
+    """y = x − lambd·sign(x) where |x| > lambd, else 0; ``Softshrink(lambd=0.5)``.
+
+    Backward: ``SoftshrinkFn`` (see ``F.softshrink``). Paper: Donoho 1995, "De-noising by
+    soft-thresholding".
+    """
 
     def __init__(self, lambd=0.5):
         super().__init__()
@@ -184,7 +231,11 @@ class Softshrink(Module):
 
 
 class Hardshrink(Module):
-    """y = x where |x| > lambd, else 0."""
+    """y = x where |x| > lambd, else 0; ``Hardshrink(lambd=0.5)``.
+
+    Backward: ``HardshrinkFn`` (see ``F.hardshrink``). Paper: Donoho & Johnstone 1994, "Ideal
+    Spatial Adaptation by Wavelet Shrinkage".
+    """
 
     def __init__(self, lambd=0.5):
         super().__init__()

@@ -161,37 +161,71 @@ class CeluFn(Function):
 
 # ------------------------------------------------------------------ functional
 def relu(x):
-    """max(0, x) elementwise."""
+    """max(0, x) elementwise.
+
+    y = max(0, x),  dy/dx = 1[x > 0] (0 at x = 0, as in PyTorch).
+    Backward: ``ReluFn`` (help(minigrad.layers.activations.rectifiers.ReluFn)).
+    Paper: Nair & Hinton 2010, "Rectified Linear Units Improve Restricted Boltzmann Machines".
+    Deviation: no ``inplace`` argument (PyTorch's ``F.relu(input, inplace=False)``).
+    """
     check_floating("relu", x=x)
     return ReluFn.apply(x)
 
 
 def leaky_relu(x, negative_slope=0.01):
-    """x for x > 0, negative_slope·x otherwise."""
+    """x for x > 0, negative_slope·x otherwise.
+
+    y = x if x > 0 else α·x (α = ``negative_slope`` = 0.01),  dy/dx = 1[x > 0] + α·1[x ≤ 0].
+    Backward: ``LeakyReluFn`` (help(minigrad.layers.activations.rectifiers.LeakyReluFn)).
+    Paper: Maas, Hannun & Ng 2013, "Rectifier Nonlinearities Improve Neural Network Acoustic
+    Models". No ``inplace`` argument.
+    """
     check_floating("leaky_relu", x=x)
     return LeakyReluFn.apply(x, float(negative_slope))
 
 
 def prelu(x, weight):
-    """max(0, x) + weight·min(0, x); ``weight`` has 1 value (shared) or one per channel (axis 1)."""
+    """max(0, x) + weight·min(0, x); ``weight`` has 1 value (shared) or one per channel (axis 1).
+
+    y = max(0, x) + a·min(0, x),  dy/dx = 1[x > 0] + a·1[x ≤ 0],  dy/da = Σ min(0, x) over the
+    positions sharing a. Backward: ``PreluFn`` (help(minigrad.layers.activations.rectifiers.PreluFn)).
+    Paper: He, Zhang, Ren & Sun 2015, "Delving Deep into Rectifiers: Surpassing Human-Level
+    Performance on ImageNet Classification".
+    """
     check_floating("prelu", x=x, weight=weight)
     return PreluFn.apply(x, weight)
 
 
 def elu(x, alpha=1.0):
-    """x for x > 0, alpha·(eˣ − 1) otherwise."""
+    """x for x > 0, alpha·(eˣ − 1) otherwise.
+
+    y = x (x > 0), α(eˣ − 1) (x ≤ 0), α = ``alpha`` = 1.0;  dy/dx = 1 (x > 0), y + α (x ≤ 0).
+    Backward: ``EluFn`` (help(minigrad.layers.activations.rectifiers.EluFn)).
+    Paper: Clevert, Unterthiner & Hochreiter 2016, "Fast and Accurate Deep Network Learning by
+    Exponential Linear Units (ELUs)". No ``inplace`` argument.
+    """
     check_floating("elu", x=x)
     return EluFn.apply(x, float(alpha))
 
 
 def selu(x):
-    """Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733."""
+    """Scaled ELU with the self-normalizing constants λ ≈ 1.0507, α ≈ 1.6733.
+
+    y = λ·(x if x > 0 else α(eˣ − 1)),  dy/dx = λ (x > 0), y + λα (x ≤ 0).
+    Backward: ``SeluFn`` (help(minigrad.layers.activations.rectifiers.SeluFn)).
+    Paper: Klambauer, Unterthiner, Mayr & Hochreiter 2017, "Self-Normalizing Neural Networks".
+    """
     check_floating("selu", x=x)
     return SeluFn.apply(x)
 
 
 def celu(x, alpha=1.0):
-    """max(0, x) + min(0, alpha·(e^(x/alpha) − 1))."""
+    """max(0, x) + min(0, alpha·(e^(x/alpha) − 1)).
+
+    y = max(0, x) + min(0, α(e^(x/α) − 1)) (α = ``alpha`` = 1.0),  dy/dx = 1 (x > 0), e^(x/α) (x ≤ 0).
+    Backward: ``CeluFn`` (help(minigrad.layers.activations.rectifiers.CeluFn)).
+    Paper: Barron 2017, "Continuously Differentiable Exponential Linear Units".
+    """
     check_floating("celu", x=x)
     if alpha <= 0:
         raise ValueError(f"celu: alpha must be positive, got {alpha}")
@@ -200,14 +234,21 @@ def celu(x, alpha=1.0):
 
 # ------------------------------------------------------------------ modules
 class ReLU(Module):
-    """y = max(0, x)."""
+    """y = max(0, x); backward 1[x > 0] (``ReluFn``, see ``F.relu``).
+
+    Paper: Nair & Hinton 2010, "Rectified Linear Units Improve Restricted Boltzmann Machines".
+    """
 
     def forward(self, x):
         return relu(x)
 
 
 class LeakyReLU(Module):
-    """y = x (x > 0), negative_slope·x (x ≤ 0)."""
+    """y = x (x > 0), negative_slope·x (x ≤ 0); ``LeakyReLU(negative_slope=0.01)``.
+
+    Backward: ``LeakyReluFn`` (see ``F.leaky_relu``). Paper: Maas, Hannun & Ng 2013,
+    "Rectifier Nonlinearities Improve Neural Network Acoustic Models".
+    """
 
     def __init__(self, negative_slope=0.01):
         super().__init__()
@@ -223,7 +264,11 @@ class LeakyReLU(Module):
 class PReLU(Module):
     """y = max(0, x) + a·min(0, x) with a learnable ``a``: one shared value
     (``num_parameters=1``) or one per channel (``num_parameters=C``), initialised to
-    ``init`` = 0.25 (He et al. 2015; the paper applies no weight decay to ``a``)."""
+    ``init`` = 0.25 (He et al. 2015; the paper applies no weight decay to ``a``).
+
+    Backward: ``PreluFn`` (see ``F.prelu``). Paper: He, Zhang, Ren & Sun 2015, "Delving Deep
+    into Rectifiers: Surpassing Human-Level Performance on ImageNet Classification".
+    """
 
     def __init__(self, num_parameters=1, init=0.25):
         super().__init__()
@@ -238,7 +283,11 @@ class PReLU(Module):
 
 
 class ELU(Module):
-    """y = x (x > 0), alpha·(eˣ − 1) (x ≤ 0)."""
+    """y = x (x > 0), alpha·(eˣ − 1) (x ≤ 0); ``ELU(alpha=1.0)``.
+
+    Backward: ``EluFn`` (see ``F.elu``). Paper: Clevert, Unterthiner & Hochreiter 2016, "Fast
+    and Accurate Deep Network Learning by Exponential Linear Units (ELUs)".
+    """
 
     def __init__(self, alpha=1.0):
         super().__init__()
@@ -252,14 +301,22 @@ class ELU(Module):
 
 
 class SELU(Module):
-    """y = λ·ELU_α(x) with the self-normalizing constants."""
+    """y = λ·ELU_α(x) with the self-normalizing constants (λ ≈ 1.0507, α ≈ 1.6733).
+
+    Backward: ``SeluFn`` (see ``F.selu``). Paper: Klambauer, Unterthiner, Mayr & Hochreiter
+    2017, "Self-Normalizing Neural Networks".
+    """
 
     def forward(self, x):
         return selu(x)
 
 
 class CELU(Module):
-    """y = max(0, x) + min(0, alpha·(e^(x/alpha) − 1))."""
+    """y = max(0, x) + min(0, alpha·(e^(x/alpha) − 1)); ``CELU(alpha=1.0)``.
+
+    Backward: ``CeluFn`` (see ``F.celu``). Paper: Barron 2017, "Continuously Differentiable
+    Exponential Linear Units".
+    """
 
     def __init__(self, alpha=1.0):
         super().__init__()

@@ -272,7 +272,12 @@ class TanhshrinkFn(Function):
 
 # ------------------------------------------------------------------ functional
 def log_sigmoid(x):
-    """log σ(x), finite for every finite x."""
+    """log σ(x), finite for every finite x.
+
+    y = log σ(x) = min(x, 0) − log1p(e^(−|x|)),  dy/dx = 1 − σ(x) = σ(−x).
+    Backward: ``LogSigmoidFn`` (help(minigrad.layers.activations.smooth.LogSigmoidFn)).
+    Primitive (an elementary function, no paper).
+    """
     check_floating("log_sigmoid", x=x)
     return LogSigmoidFn.apply(x)
 
@@ -281,7 +286,13 @@ logsigmoid = log_sigmoid  # PyTorch's F.logsigmoid
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    """(1/beta)·log(1 + e^(beta·x)), and x itself where beta·x > threshold."""
+    """(1/beta)·log(1 + e^(beta·x)), and x itself where beta·x > threshold.
+
+    y = (1/β)·log(1 + e^(βx)) (β = ``beta`` = 1.0, ``threshold`` = 20.0),  dy/dx = σ(βx).
+    Backward: ``SoftplusFn`` (help(minigrad.layers.activations.smooth.SoftplusFn)).
+    Paper: Dugas, Bengio, Bélisle, Nadeau & Garcia 2001, "Incorporating Second-Order
+    Functional Knowledge for Better Option Pricing".
+    """
     check_floating("softplus", x=x)
     if beta <= 0:
         raise ValueError(f"softplus: beta must be positive, got {beta}")
@@ -289,14 +300,25 @@ def softplus(x, beta=1.0, threshold=20.0):
 
 
 def silu(x):
-    """x·σ(x) (SiLU, Swish with β = 1)."""
+    """x·σ(x) (SiLU, Swish with β = 1).
+
+    y = x·σ(x),  dy/dx = σ(x)(1 + x(1 − σ(x))).
+    Backward: ``SiluFn`` (help(minigrad.layers.activations.smooth.SiluFn)).
+    Paper: Elfwing, Uchibe & Doya 2018, "Sigmoid-Weighted Linear Units for Neural Network
+    Function Approximation in Reinforcement Learning". No ``inplace``.
+    """
     check_floating("silu", x=x)
     return SiluFn.apply(x)
 
 
 def swish(x, beta=1.0):
     """x·σ(beta·x). ``beta`` is a float (1 gives SiLU, 1.702 the sigmoid approximation of
-    GELU) or a tensor of 1 or C values (axis 1) that can be learned."""
+    GELU) or a tensor of 1 or C values (axis 1) that can be learned.
+
+    y = x·σ(βx),  dy/dx = σ(βx)(1 + βx(1 − σ(βx))),  dy/dβ = x²σ(βx)(1 − σ(βx)).
+    Backward: ``SwishFn`` (help(minigrad.layers.activations.smooth.SwishFn)).
+    Paper: Ramachandran, Zoph & Le 2017, "Searching for Activation Functions". Not in PyTorch.
+    """
     check_floating("swish", x=x, beta=beta)
     if isinstance(beta, Tensor):
         return SwishFn.apply(x, beta)
@@ -306,7 +328,12 @@ def swish(x, beta=1.0):
 
 
 def gelu(x, approximate="none"):
-    """x·Φ(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    """x·Φ(x) (``approximate='none'``) or its tanh approximation (``'tanh'``).
+
+    y = x·Φ(x),  dy/dx = Φ(x) + x·φ(x)  (Φ, φ the standard normal cdf and pdf).
+    Backward: ``GeluFn`` (help(minigrad.layers.activations.smooth.GeluFn)); ``'tanh'``:
+    ``GeluTanhFn``. Paper: Hendrycks & Gimpel 2016, "Gaussian Error Linear Units (GELUs)".
+    """
     check_floating("gelu", x=x)
     if approximate == "none":
         return GeluFn.apply(x)
@@ -316,38 +343,69 @@ def gelu(x, approximate="none"):
 
 
 def gelu_tanh(x):
-    """½x(1 + tanh(√(2/π)(x + 0.044715x³))), the tanh approximation of GELU."""
+    """½x(1 + tanh(√(2/π)(x + 0.044715x³))), the tanh approximation of GELU.
+
+    y = ½x(1 + tanh u), u = √(2/π)(x + 0.044715x³);  dy/dx = ½(1 + tanh u) + ½x(1 − tanh²u)·du/dx.
+    Backward: ``GeluTanhFn`` (help(minigrad.layers.activations.smooth.GeluTanhFn)).
+    Paper: Hendrycks & Gimpel 2016, "Gaussian Error Linear Units (GELUs)". PyTorch spells it
+    ``F.gelu(x, approximate='tanh')``.
+    """
     check_floating("gelu_tanh", x=x)
     return GeluTanhFn.apply(x)
 
 
 def mish(x):
-    """x·tanh(softplus(x))."""
+    """x·tanh(softplus(x)).
+
+    y = x·tanh(softplus(x)),  dy/dx = tanh(s) + x·σ(x)(1 − tanh²(s)), s = softplus(x).
+    Backward: ``MishFn`` (help(minigrad.layers.activations.smooth.MishFn)).
+    Paper: Misra 2019, "Mish: A Self Regularized Non-Monotonic Activation Function".
+    """
     check_floating("mish", x=x)
     return MishFn.apply(x)
 
 
 def glu(x, axis=None, dim=None):
-    """a·σ(b) for the two halves (a, b) of x along ``axis`` (PyTorch: ``dim``; default -1)."""
+    """a·σ(b) for the two halves (a, b) of x along ``axis`` (PyTorch: ``dim``; default -1).
+
+    y = a ⊙ σ(b),  ∂y/∂a = σ(b),  ∂y/∂b = a ⊙ σ(b)(1 − σ(b)).
+    Backward: ``GluFn`` (help(minigrad.layers.activations.smooth.GluFn)).
+    Paper: Dauphin, Fan, Auli & Grangier 2017, "Language Modeling with Gated Convolutional
+    Networks".
+    """
     check_floating("glu", x=x)
     return GluFn.apply(x, pick_axis(axis, dim, "glu") % x.ndim)
 
 
 def softsign(x):
-    """x/(1 + |x|)."""
+    """x/(1 + |x|).
+
+    y = x/(1 + |x|),  dy/dx = 1/(1 + |x|)².
+    Backward: ``SoftsignFn`` (help(minigrad.layers.activations.smooth.SoftsignFn)).
+    Paper: Turian, Bergstra & Bengio 2009, "Quadratic Features and Deep Architectures for
+    Chunking".
+    """
     check_floating("softsign", x=x)
     return SoftsignFn.apply(x)
 
 
 def tanhshrink(x):
-    """x − tanh(x)."""
+    """x − tanh(x).
+
+    y = x − tanh(x),  dy/dx = tanh²(x).
+    Backward: ``TanhshrinkFn`` (help(minigrad.layers.activations.smooth.TanhshrinkFn)).
+    Primitive (an elementary function; no paper).
+    """
     check_floating("tanhshrink", x=x)
     return TanhshrinkFn.apply(x)
 
 
 # ------------------------------------------------------------------ modules
 class Sigmoid(Module):
-    """y = σ(x) = 1/(1 + e⁻ˣ)."""
+    """y = σ(x) = 1/(1 + e⁻ˣ); backward dy·y(1 − y) (see ``F.sigmoid``).
+
+    Primitive (an elementary function; no introducing paper).
+    """
 
     def forward(self, x):
         return sigmoid(x)
@@ -361,14 +419,21 @@ class LogSigmoid(Module):
 
 
 class Tanh(Module):
-    """y = tanh(x)."""
+    """y = tanh(x); backward dy·(1 − y²) (see ``F.tanh``).
+
+    Primitive (an elementary function; no introducing paper).
+    """
 
     def forward(self, x):
         return tanh(x)
 
 
 class Softplus(Module):
-    """y = (1/beta)·log(1 + e^(beta·x)) (x where beta·x > threshold)."""
+    """y = (1/beta)·log(1 + e^(beta·x)) (x where beta·x > threshold); ``Softplus(beta=1.0, threshold=20.0)``.
+
+    Backward: ``SoftplusFn`` (see ``F.softplus``). Paper: Dugas, Bengio, Bélisle, Nadeau &
+    Garcia 2001, "Incorporating Second-Order Functional Knowledge for Better Option Pricing".
+    """
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
@@ -382,7 +447,11 @@ class Softplus(Module):
 
 
 class SiLU(Module):
-    """y = x·σ(x)."""
+    """y = x·σ(x); backward ``SiluFn`` (see ``F.silu``).
+
+    Paper: Elfwing, Uchibe & Doya 2018, "Sigmoid-Weighted Linear Units for Neural Network
+    Function Approximation in Reinforcement Learning".
+    """
 
     def forward(self, x):
         return silu(x)
@@ -391,7 +460,11 @@ class SiLU(Module):
 class Swish(Module):
     """y = x·σ(βx) with a learnable β: one shared value (``num_parameters=1``) or one per
     channel (axis 1), initialised to ``init`` = 1 (Ramachandran et al. 2017). With
-    ``learnable=False`` β is the fixed float ``init`` (1.702: the GELU approximation)."""
+    ``learnable=False`` β is the fixed float ``init`` (1.702: the GELU approximation).
+
+    Backward: ``SwishFn`` (see ``F.swish``). Paper: Ramachandran, Zoph & Le 2017, "Searching
+    for Activation Functions".
+    """
 
     def __init__(self, num_parameters=1, init=1.0, learnable=True):
         super().__init__()
@@ -409,7 +482,11 @@ class Swish(Module):
 
 
 class GELU(Module):
-    """y = x·Φ(x) (``approximate='none'``) or its tanh approximation (``'tanh'``)."""
+    """y = x·Φ(x) (``approximate='none'``) or its tanh approximation (``'tanh'``).
+
+    Backward: ``GeluFn`` / ``GeluTanhFn`` (see ``F.gelu``). Paper: Hendrycks & Gimpel 2016,
+    "Gaussian Error Linear Units (GELUs)".
+    """
 
     def __init__(self, approximate="none"):
         super().__init__()
@@ -425,14 +502,21 @@ class GELU(Module):
 
 
 class Mish(Module):
-    """y = x·tanh(softplus(x))."""
+    """y = x·tanh(softplus(x)); backward ``MishFn`` (see ``F.mish``).
+
+    Paper: Misra 2019, "Mish: A Self Regularized Non-Monotonic Activation Function".
+    """
 
     def forward(self, x):
         return mish(x)
 
 
 class GLU(Module):
-    """y = a·σ(b) for the halves (a, b) of x along ``dim`` (default -1)."""
+    """y = a·σ(b) for the halves (a, b) of x along ``dim`` (default -1).
+
+    Backward: ``GluFn`` (see ``F.glu``). Paper: Dauphin, Fan, Auli & Grangier 2017, "Language
+    Modeling with Gated Convolutional Networks".
+    """
 
     def __init__(self, dim=-1):
         super().__init__()
@@ -446,7 +530,11 @@ class GLU(Module):
 
 
 class Softsign(Module):
-    """y = x/(1 + |x|)."""
+    """y = x/(1 + |x|); backward ``SoftsignFn`` (see ``F.softsign``).
+
+    Paper: Turian, Bergstra & Bengio 2009, "Quadratic Features and Deep Architectures for
+    Chunking".
+    """
 
     def forward(self, x):
         return softsign(x)

@@ -126,7 +126,14 @@ def _temperature(op, temperature):
 
 
 def softmax(x, axis=None, temperature=1.0, dim=None):
-    """softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1)."""
+    """softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1).
+
+    y_i = exp(x_i/τ) / Σ_j exp(x_j/τ),  dx = y ⊙ (dy − Σ_j dy_j y_j)/τ.
+    Backward: ``SoftmaxFn`` (help(minigrad.layers.activations.softmax.SoftmaxFn)).
+    Paper: Bridle 1990, "Probabilistic Interpretation of Feedforward Classification Network
+    Outputs, with Relationships to Statistical Pattern Recognition".
+    Deviation: the ``temperature`` τ (default 1.0) is an addition; no ``dtype`` argument.
+    """
     check_floating("softmax", x=x)
     axis = normalize_axis(pick_axis(axis, dim, "softmax"), max(x.ndim, 1))[0]
     if x.ndim == 0:                     # a 0-d tensor is one row of one value, as in PyTorch
@@ -135,7 +142,14 @@ def softmax(x, axis=None, temperature=1.0, dim=None):
 
 
 def log_softmax(x, axis=None, temperature=1.0, dim=None):
-    """log softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1)."""
+    """log softmax(x/temperature) along ``axis`` (PyTorch: ``dim``; default -1).
+
+    y_i = x_i/τ − log Σ_j exp(x_j/τ),  dx = (dy − softmax(x/τ)·Σ_j dy_j)/τ.
+    Backward: ``LogSoftmaxFn`` (help(minigrad.layers.activations.softmax.LogSoftmaxFn)).
+    Paper: Bridle 1990, "Probabilistic Interpretation of Feedforward Classification Network
+    Outputs, with Relationships to Statistical Pattern Recognition".
+    Deviation: the ``temperature`` τ (default 1.0) is an addition; no ``dtype`` argument.
+    """
     check_floating("log_softmax", x=x)
     axis = normalize_axis(pick_axis(axis, dim, "log_softmax"), max(x.ndim, 1))[0]
     if x.ndim == 0:                     # a 0-d tensor is one row of one value, as in PyTorch
@@ -143,13 +157,20 @@ def log_softmax(x, axis=None, temperature=1.0, dim=None):
     return LogSoftmaxFn.apply(x, axis, _temperature("log_softmax", temperature))
 
 
-def logsumexp(x, axis=None, keepdims=False, temperature=1.0, dim=None):
+def logsumexp(x, axis=None, keepdims=False, temperature=1.0, dim=None, keepdim=None):
     """Tempered log-sum-exp: y = τ·LSE(x/τ) over ``axis`` (an int, a tuple, or None for all
-    axes; PyTorch: ``dim``); τ = 1 is the plain LSE, τ → 0 the max. Built on the primitive
-    ``minigrad.ops.reductions.logsumexp`` (max-subtracted, −inf with a zero gradient for a
-    row of −inf): dy/dx = τ·softmax(x/τ)·(1/τ) = softmax(x/τ)."""
+    axes; PyTorch: ``dim``, ``keepdim``); τ = 1 is the plain LSE, τ → 0 the max. Built on the
+    primitive ``minigrad.ops.reductions.logsumexp`` (max-subtracted, −inf with a zero gradient
+    for a row of −inf): dy/dx = τ·softmax(x/τ)·(1/τ) = softmax(x/τ).
+
+    Primitive (no introducing paper); ``temperature`` is an addition to PyTorch's signature.
+    """
     check_floating("logsumexp", x=x)
     axis = pick_axis(axis, dim, "logsumexp", default=None)
+    if keepdim is not None:
+        if keepdims:
+            raise TypeError("logsumexp: got both keepdim and its NumPy alias keepdims; give one")
+        keepdims = keepdim
     tau = _temperature("logsumexp", temperature)
     if tau == 1.0:
         return primitive_logsumexp(x, axis, keepdims)
@@ -158,7 +179,12 @@ def logsumexp(x, axis=None, keepdims=False, temperature=1.0, dim=None):
 
 # ------------------------------------------------------------------ modules
 class Softmax(Module):
-    """y = softmax(x/temperature) along ``axis`` (or PyTorch's ``dim``; default -1)."""
+    """y = softmax(x/temperature) along ``axis`` (or PyTorch's ``dim``; default -1).
+
+    Backward: ``SoftmaxFn`` (see ``F.softmax``). Paper: Bridle 1990, "Probabilistic
+    Interpretation of Feedforward Classification Network Outputs, with Relationships to
+    Statistical Pattern Recognition".
+    """
 
     def __init__(self, axis=None, temperature=1.0, dim=None):
         super().__init__()
@@ -174,7 +200,12 @@ class Softmax(Module):
 
 
 class LogSoftmax(Module):
-    """y = log_softmax(x/temperature) along ``axis`` (or PyTorch's ``dim``; default -1)."""
+    """y = log_softmax(x/temperature) along ``axis`` (or PyTorch's ``dim``; default -1).
+
+    Backward: ``LogSoftmaxFn`` (see ``F.log_softmax``). Paper: Bridle 1990, "Probabilistic
+    Interpretation of Feedforward Classification Network Outputs, with Relationships to
+    Statistical Pattern Recognition".
+    """
 
     def __init__(self, axis=None, temperature=1.0, dim=None):
         super().__init__()

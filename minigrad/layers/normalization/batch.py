@@ -106,6 +106,18 @@ def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=Fa
     ``training=True`` normalizes with the batch statistics and, when ``running_mean`` and
     ``running_var`` are given, updates them in place with factor ``momentum``;
     ``training=False`` normalizes with the running statistics.
+
+    Per channel c over S = (N, *spatial), n = |S|:
+        μ = mean_S x,  σ² = mean_S (x − μ)²,  y = γ·(x − μ)/√(σ² + ε) + β,
+        running_mean ← (1 − m)·running_mean + m·μ,  running_var ← (1 − m)·running_var + m·σ²·n/(n − 1).
+    Backward (training): dx = γr·(dy − dβ/n − x̂·dγ/n), r = 1/√(σ² + ε), dγ = Σ_S dy·x̂,
+    dβ = Σ_S dy; the derivation is in ``BatchNormFn``
+    (help(minigrad.layers.normalization.batch.BatchNormFn)).
+    Arguments: ``batch_norm(x, running_mean, running_var, weight=None, bias=None,
+    training=False, momentum=0.1, eps=1e-5)``, as PyTorch (``momentum=None``, the cumulative
+    average, is not supported).
+    Paper: Ioffe & Szegedy 2015, "Batch Normalization: Accelerating Deep Network Training by
+    Reducing Internal Covariate Shift".
     """
     check_floating("batch_norm", x=x)
     if x.ndim < 2:
@@ -151,13 +163,25 @@ class _BatchNorm(RunningStatsNorm):
 
 
 class BatchNorm1d(_BatchNorm):
-    """Batch normalization of (N, C) or (N, C, L) inputs per channel C."""
+    """Batch normalization of (N, C) or (N, C, L) inputs per channel C.
+
+    y = γ·(x − μ_B)/√(σ²_B + ε) + β in training, running statistics in eval.
+    ``BatchNorm1d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)``.
+    Backward: ``BatchNormFn`` (see ``F.batch_norm``). Paper: Ioffe & Szegedy 2015, "Batch
+    Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift".
+    """
     _expected_ndim = (2, 3)
     _layout = "(N, C) or (N, C, L)"
 
 
 class BatchNorm2d(_BatchNorm):
-    """Batch normalization of (N, C, H, W) inputs per channel C."""
+    """Batch normalization of (N, C, H, W) inputs per channel C.
+
+    y = γ·(x − μ_B)/√(σ²_B + ε) + β in training, running statistics in eval.
+    ``BatchNorm2d(num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True)``.
+    Backward: ``BatchNormFn`` (see ``F.batch_norm``). Paper: Ioffe & Szegedy 2015, "Batch
+    Normalization: Accelerating Deep Network Training by Reducing Internal Covariate Shift".
+    """
     _expected_ndim = (4,)
     _layout = "(N, C, H, W)"
 

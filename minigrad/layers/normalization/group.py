@@ -88,7 +88,14 @@ def _check_affine(op, x, name, t):
 
 def group_norm(x, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize x (N, C, *) over each group of C/num_groups channels (and all spatial
-    positions) per sample, then apply the per-channel ``weight`` and ``bias``."""
+    positions) per sample, then apply the per-channel ``weight`` and ``bias``.
+
+    Per (n, g): μ, σ² over the group, y = γ_c·(x − μ)/√(σ² + ε) + β_c;
+    dx = r·(ĝ − mean ĝ − x̂·mean(ĝ x̂)) per group, ĝ = dy·γ_c. ``group_norm(x, num_groups,
+    weight=None, bias=None, eps=1e-5)``. Backward: ``GroupNormFn``
+    (help(minigrad.layers.normalization.group.GroupNormFn)).
+    Paper: Wu & He 2018, "Group Normalization".
+    """
     check_floating("group_norm", x=x)
     if x.ndim < 2:
         raise ValueError(f"group_norm: expected an input of shape (N, C, *), got {tuple(x.shape)}")
@@ -111,7 +118,13 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
     its spatial positions (``group_norm`` with one channel per group). PyTorch's signature:
     with ``use_input_stats`` and running statistics given, these move towards the batch
     average of the instance statistics (unbiased variance); with ``use_input_stats=False``
-    the running statistics are used, as in BatchNorm's evaluation mode."""
+    the running statistics are used, as in BatchNorm's evaluation mode.
+
+    Per (n, c): y = γ_c·(x − μ_nc)/√(σ²_nc + ε) + β_c over the spatial axes; backward:
+    ``GroupNormFn`` with G = C (help(minigrad.layers.normalization.group.GroupNormFn)).
+    Paper: Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The Missing Ingredient
+    for Fast Stylization".
+    """
     check_floating("instance_norm", x=x)
     if x.ndim < 3:
         raise ValueError(f"instance_norm: expected an input of shape (N, C, *spatial), "
@@ -138,7 +151,12 @@ def instance_norm(x, running_mean=None, running_var=None, weight=None, bias=None
 # ------------------------------------------------------------------ modules
 class GroupNorm(Module):
     """Group normalization with ``num_groups`` groups over ``num_channels`` channels and
-    a learnable per-channel γ (init 1), β (init 0) when ``affine`` (Wu & He use G = 32)."""
+    a learnable per-channel γ (init 1), β (init 0) when ``affine`` (Wu & He use G = 32).
+
+    y = γ_c·(x − μ_ng)/√(σ²_ng + ε) + β_c; ``GroupNorm(num_groups, num_channels, eps=1e-5,
+    affine=True)``. Backward: ``GroupNormFn`` (see ``F.group_norm``).
+    Paper: Wu & He 2018, "Group Normalization".
+    """
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
         super().__init__()
@@ -179,13 +197,25 @@ class _InstanceNorm(RunningStatsNorm):
 
 
 class InstanceNorm1d(_InstanceNorm):
-    """Instance normalization of (N, C, L) inputs."""
+    """Instance normalization of (N, C, L) inputs.
+
+    y = γ_c·(x − μ_nc)/√(σ²_nc + ε) + β_c over L; PyTorch's defaults (``affine=False``,
+    ``track_running_stats=False``). Backward: ``GroupNormFn`` (see ``F.instance_norm``).
+    Paper: Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The Missing Ingredient
+    for Fast Stylization".
+    """
     _expected_ndim = (3,)
     _layout = "(N, C, L)"
 
 
 class InstanceNorm2d(_InstanceNorm):
-    """Instance normalization of (N, C, H, W) inputs."""
+    """Instance normalization of (N, C, H, W) inputs.
+
+    y = γ_c·(x − μ_nc)/√(σ²_nc + ε) + β_c over H, W; PyTorch's defaults (``affine=False``,
+    ``track_running_stats=False``). Backward: ``GroupNormFn`` (see ``F.instance_norm``).
+    Paper: Ulyanov, Vedaldi & Lempitsky 2016, "Instance Normalization: The Missing Ingredient
+    for Fast Stylization".
+    """
     _expected_ndim = (4,)
     _layout = "(N, C, H, W)"
 

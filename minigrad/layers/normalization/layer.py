@@ -122,7 +122,17 @@ class RMSNormFn(Function):
 # ------------------------------------------------------------------ functional
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalize x over its last axes ``normalized_shape`` (mean 0, variance 1 per sample),
-    then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``)."""
+    then scale by ``weight`` and shift by ``bias`` (both of shape ``normalized_shape``).
+
+    Per sample over the normalized axes F:
+        μ = mean_F x,  σ² = mean_F (x − μ)²,  x̂ = (x − μ)/√(σ² + ε),  y = g·x̂ + b.
+    Backward: dx = r·(ĝ − mean_F ĝ − x̂·mean_F(ĝ x̂)), ĝ = dy·g, r = 1/√(σ² + ε); derivation in
+    ``LayerNormFn`` (help(minigrad.layers.normalization.layer.LayerNormFn)).
+    Arguments: ``layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5)``
+    (PyTorch's order and defaults; PyTorch names the first argument ``input``).
+    Deviation from the paper: ε inside the sqrt (the paper has none).
+    Paper: Ba, Kiros & Hinton 2016, "Layer Normalization".
+    """
     check_floating("layer_norm", x=x)
     shape = _normalized_shape("layer_norm", x, normalized_shape)
     _check_param("layer_norm", "weight", weight, shape)
@@ -133,7 +143,13 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
 def rms_norm(x, normalized_shape, weight=None, eps=None, p=None):
     """x divided by its root mean square over the last axes ``normalized_shape``, times
     ``weight``. ``eps=None`` uses the dtype's machine epsilon (PyTorch's default).
-    ``p`` in (0, 1] gives partial RMSNorm: the RMS of the first ⌈p·F⌉ features only."""
+    ``p`` in (0, 1] gives partial RMSNorm: the RMS of the first ⌈p·F⌉ features only.
+
+    r = √(mean_F x² + ε),  y = g·x/r;  dx = (1/r)(ĝ − x̄·mean_F(ĝ x̄)), x̄ = x/r, ĝ = dy·g.
+    Backward: ``RMSNormFn`` (help(minigrad.layers.normalization.layer.RMSNormFn)).
+    ``rms_norm(x, normalized_shape, weight=None, eps=None, p=None)``; ``p`` is an addition.
+    Paper: Zhang & Sennrich 2019, "Root Mean Square Layer Normalization".
+    """
     check_floating("rms_norm", x=x)
     shape = _normalized_shape("rms_norm", x, normalized_shape)
     _check_param("rms_norm", "weight", weight, shape)
@@ -152,7 +168,12 @@ def rms_norm(x, normalized_shape, weight=None, eps=None, p=None):
 # ------------------------------------------------------------------ modules
 class LayerNorm(Module):
     """Layer normalization over the last axes ``normalized_shape``, with a learnable gain
-    (init 1) and bias (init 0) of that shape (``elementwise_affine``, ``bias``)."""
+    (init 1) and bias (init 0) of that shape (``elementwise_affine``, ``bias``).
+
+    y = g·(x − μ)/√(σ² + ε) + b per sample; ``LayerNorm(normalized_shape, eps=1e-5,
+    elementwise_affine=True, bias=True)``. Backward: ``LayerNormFn`` (see ``F.layer_norm``).
+    Paper: Ba, Kiros & Hinton 2016, "Layer Normalization".
+    """
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
@@ -179,7 +200,11 @@ class LayerNorm(Module):
 
 class RMSNorm(Module):
     """RMS normalization over the last axes ``normalized_shape`` with a learnable gain
-    (init 1); ``p`` makes it partial RMSNorm (Zhang & Sennrich use p = 0.0625)."""
+    (init 1); ``p`` makes it partial RMSNorm (Zhang & Sennrich use p = 0.0625).
+
+    Backward: ``RMSNormFn`` (see ``F.rms_norm``). Paper: Zhang & Sennrich 2019, "Root Mean
+    Square Layer Normalization".
+    """
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, p=None):
         super().__init__()

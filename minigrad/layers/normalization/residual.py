@@ -14,7 +14,13 @@ PLACEMENTS = ("pre", "post")
 
 def norm_residual(x, sublayer, norm, placement="pre"):
     """x + sublayer(norm(x)) (``placement='pre'``) or norm(x + sublayer(x)) (``'post'``);
-    ``sublayer`` and ``norm`` are callables (Modules or functions of a tensor)."""
+    ``sublayer`` and ``norm`` are callables (Modules or functions of a tensor).
+
+    y = x + f(N(x)) (pre) or y = N(x + f(x)) (post); backward by the chain rule through the
+    recorded ops (no Function of its own). ``norm_residual(x, sublayer, norm, placement='pre')``.
+    Paper (pre-norm vs post-norm): Xiong et al. 2020, "On Layer Normalization in the
+    Transformer Architecture".
+    """
     if placement == "pre":
         return x + sublayer(norm(x))
     if placement == "post":
@@ -25,7 +31,11 @@ def norm_residual(x, sublayer, norm, placement="pre"):
 class NormResidual(Module):
     """A residual block around ``sublayer`` with its normalization ``norm`` (e.g.
     ``LayerNorm(d)`` or ``RMSNorm(d)``) placed before it (``'pre'``) or after the
-    residual add (``'post'``)."""
+    residual add (``'post'``).
+
+    y = x + f(N(x)) (pre) or y = N(x + f(x)) (post); see ``F.norm_residual``.
+    Paper: Xiong et al. 2020, "On Layer Normalization in the Transformer Architecture".
+    """
 
     def __init__(self, sublayer, norm, placement="pre"):
         super().__init__()

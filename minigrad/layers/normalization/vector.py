@@ -41,14 +41,22 @@ class L2NormalizeFn(Function):
 
 
 def l2_normalize(x, axis=-1, eps=1e-12, dim=None):
-    """x/max(‖x‖₂, eps) along ``axis`` (PyTorch: ``dim``)."""
+    """x/max(‖x‖₂, eps) along ``axis`` (PyTorch: ``dim``).
+
+    y = x/max(‖x‖₂, ε),  dx = (dy − y·⟨dy, y⟩)/‖x‖ where ‖x‖ > ε, else dy/ε.
+    Backward: ``L2NormalizeFn`` (help(minigrad.layers.normalization.vector.L2NormalizeFn)).
+    ``l2_normalize(x, axis=-1, eps=1e-12, dim=None)``. Primitive (no paper).
+    """
     check_floating("l2_normalize", x=x)
     axis = dim if dim is not None else axis
     return L2NormalizeFn.apply(x, axis % x.ndim, float(eps))
 
 
 def normalize(x, p=2.0, dim=1, eps=1e-12):
-    """PyTorch's ``F.normalize`` (default ``dim=1``); only ``p=2`` (``l2_normalize``)."""
+    """PyTorch's ``F.normalize`` (default ``dim=1``); only ``p=2`` (``l2_normalize``).
+
+    y = x/max(‖x‖₂, eps) along ``dim``; backward ``L2NormalizeFn``. Other ``p`` raise.
+    """
     if p != 2:
         raise NotImplementedError(f"normalize: only p=2 is implemented (got p={p}); "
                                   "use l2_normalize")
@@ -58,7 +66,10 @@ def normalize(x, p=2.0, dim=1, eps=1e-12):
 def l2_normalize_(tensor, axis=-1, eps=1e-12):
     """Project ``tensor`` (a weight: rows of class vectors with ``axis=-1``) onto the unit
     sphere in place, without recording anything (SphereFace2's per-step renormalization).
-    Returns ``tensor``."""
+    Returns ``tensor``.
+
+    w ← w/max(‖w‖₂, eps) along ``axis`` (no gradient: outside the tape).
+    """
     from minigrad.backends import backend_of_array
     with no_grad():
         data = tensor.data

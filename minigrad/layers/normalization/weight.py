@@ -108,14 +108,22 @@ class SpectralNormFn(Function):
 def weight_norm(v, g, axis=0, eps=1e-12, dim=None):
     """w = g·v/‖v‖, the norm over every axis of v but ``axis`` (PyTorch: ``dim``; None:
     one norm for the whole tensor). ``g`` holds one value per unit: shape (v.shape[axis],)
-    or v's rank with ones elsewhere (a scalar for ``axis=None``)."""
+    or v's rank with ones elsewhere (a scalar for ``axis=None``).
+
+    dg = Σ dw·v/‖v‖,  dv = (g/‖v‖)(dw − (w·dw summed per unit)·v/(g‖v‖)).
+    Backward: ``WeightNormFn`` (help(minigrad.layers.normalization.weight.WeightNormFn)).
+    ``weight_norm(v, g, axis=0, eps=1e-12, dim=None)``; PyTorch has only the module
+    parametrization (here ``apply_weight_norm``).
+    Paper: Salimans & Kingma 2016, "Weight Normalization: A Simple Reparameterization to
+    Accelerate Training of Deep Neural Networks".
+    """
     check_floating("weight_norm", v=v, g=g)
     if dim is not None:
         axis = dim
     if axis is not None:
         axis %= v.ndim
     units = 1 if axis is None else v.shape[axis]
-    if g.size != units:
+    if g.numel() != units:
         raise ValueError(f"weight_norm: g of shape {tuple(g.shape)} needs {units} values, one "
                          f"per unit along axis {axis} of v of shape {tuple(v.shape)}")
     return WeightNormFn.apply(v, g, axis, float(eps))
@@ -138,13 +146,20 @@ def spectral_norm(weight, u, v=None, n_power_iterations=1, eps=1e-12, axis=0, di
     persistent vectors ``u`` (weight.shape[axis],) and ``v`` (the other axes' size) in place
     (outside the tape, like PyTorch's training mode; 0 steps reuse them, as in evaluation),
     then σ = uᵀ W v with u, v held constant for the backward. ``v=None`` derives
-    v = Wᵀu/‖Wᵀu‖ from ``u`` without storing it."""
+    v = Wᵀu/‖Wᵀu‖ from ``u`` without storing it.
+
+    Backward (u, v constant): dW = (dŴ − ⟨dŴ, Ŵ⟩·u vᵀ)/σ; ``SpectralNormFn``
+    (help(minigrad.layers.normalization.weight.SpectralNormFn)).
+    ``spectral_norm(weight, u, v=None, n_power_iterations=1, eps=1e-12, axis=0, dim=None)``.
+    Paper: Miyato, Kataoka, Koyama & Yoshida 2018, "Spectral Normalization for Generative
+    Adversarial Networks".
+    """
     check_floating("spectral_norm", weight=weight)
     if dim is not None:
         axis = dim
     axis %= weight.ndim
     out = weight.shape[axis]
-    cols = weight.size // out
+    cols = weight.numel() // out
     if u.shape != (out,) or (v is not None and v.shape != (cols,)):
         raise ValueError(f"spectral_norm: a weight of shape {tuple(weight.shape)} (units on axis "
                          f"{axis}) needs u of shape ({out},) and v of shape ({cols},), got "
@@ -225,7 +240,7 @@ def init_weight_norm_from_data_(module, x, name="weight", out_axis=None):
     g = getattr(module, name + "_g")
     bias = module._parameters.get("bias")
     xp = backend_of_array(g.data).xp
-    units = g.size
+    units = g.numel()
     with no_grad():
         g.data[...] = 1
         if bias is not None:
@@ -276,7 +291,7 @@ def apply_spectral_norm(module, name="weight", n_power_iterations=1, eps=1e-12, 
     b = backend_of_array(weight.data)
     axis = dim % weight.ndim
     out = weight.shape[axis]
-    cols = weight.size // out
+    cols = weight.numel() // out
     wm = b.xp.moveaxis(weight.data, axis, 0).reshape(out, cols)
     u = _normalize(b.xp, b.generator().standard_normal(out).astype(weight.dtype), eps)
     v = _normalize(b.xp, b.generator().standard_normal(cols).astype(weight.dtype), eps)
