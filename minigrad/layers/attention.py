@@ -15,7 +15,7 @@ from minigrad.layers.module import Module, Parameter
 from minigrad.ops.indexing import index_select, masked_fill
 from minigrad.ops.linalg import matmul
 from minigrad.ops.random import dropout
-from minigrad.ops.shape import permute, reshape, transpose
+from minigrad.ops.shape import broadcast_to, concatenate, permute, reshape, transpose
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -63,8 +63,9 @@ def masked_softmax(scores, axis=-1):
 
 # ------------------------------------------------------------------ mask helpers
 def causal_mask(q_len, k_len=None):
-    """Boolean (q_len, k_len) mask, True where query i may attend key j: j ≤ i
-    (top-left aligned, as ``torch.nn.functional.scaled_dot_product_attention(is_causal=True)``)."""
+    """Boolean (q_len, k_len) mask, True where query i may attend key j:
+    M[i, j] = (j ≤ i) (top-left aligned, as
+    ``torch.nn.functional.scaled_dot_product_attention(is_causal=True)``)."""
     xp = current().xp
     k_len = q_len if k_len is None else k_len
     return Tensor._wrap(xp.tril(xp.ones((q_len, k_len), dtype=bool)))
@@ -72,8 +73,8 @@ def causal_mask(q_len, k_len=None):
 
 def block_causal_mask(seq_len, block_size):
     """Boolean (seq_len, seq_len) block-causal mask (Next Block Prediction): token i may
-    attend token j iff block(j) ≤ block(i), so attention is bidirectional inside a block
-    and causal between blocks. ``block_size`` is an int or a list of block lengths."""
+    attend token j iff M[i, j] = (block(j) ≤ block(i)), so attention is bidirectional
+    inside a block and causal between blocks. ``block_size`` is an int or a list of block lengths."""
     xp = current().xp
     if isinstance(block_size, int):
         block = xp.arange(seq_len) // block_size
@@ -87,7 +88,8 @@ def block_causal_mask(seq_len, block_size):
 
 
 def padding_mask(lengths, max_len=None):
-    """Boolean (N, max_len) key-padding mask, True at padded positions (j ≥ lengths[n]),
+    """Boolean (N, max_len) key-padding mask, True at padded positions:
+    M[n, j] = (j ≥ lengths[n]),
     the ``key_padding_mask`` convention of ``MultiheadAttention``."""
     xp = current().xp
     lengths = xp.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
@@ -135,8 +137,9 @@ def _combine_masks(like, attn_mask, is_causal, q_len, k_len, mask_means_allowed)
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
                                  is_causal=False, scale=None, generator=None):
-    """out = softmax(Q Kᵀ/√d_k + M) V over the last two axes (``torch.nn.functional.
-    scaled_dot_product_attention``): query (..., L, E), key (..., S, E), value (..., S, Ev).
+    """out = softmax(Q Kᵀ/√d_k + M) V over the last two axes (Vaswani et al. 2017,
+    "Attention Is All You Need"; ``torch.nn.functional.scaled_dot_product_attention``):
+    query (..., L, E), key (..., S, E), value (..., S, Ev).
 
     ``attn_mask``: boolean, True where a query may attend a key (PyTorch's convention), or a
     float tensor added to the scores (a relative position bias: it gets its gradient when it
@@ -153,23 +156,47 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     return out
 
 
+def _extend_keys(xp, allowed, additive, extra, like):
+    """Masks for ``extra`` keys appended after the S keys (``bias_k``/``add_zero_attn``):
+    those keys are always allowed and get no additive term."""
+    if allowed is not None:
+        pad = [(0, 0)] * (allowed.ndim - 1) + [(0, extra)]
+        allowed = xp.pad(allowed, pad, constant_values=True)
+    if additive is not None:
+        zeros = Tensor._wrap(xp.zeros(tuple(additive.shape[:-1]) + (extra,), dtype=additive.dtype))
+        additive = concatenate([additive, zeros], -1)
+    return allowed, additive
+
+
 def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_bias,
                          out_proj_weight, out_proj_bias=None, attn_mask=None,
                          key_padding_mask=None, is_causal=False, attn_bias=None,
-                         dropout_p=0.0, training=True, need_weights=False, generator=None):
-    """Multi-head attention (Vaswani et al. 2017) on batch-first tensors (N, L, E).
+                         dropout_p=0.0, training=True, need_weights=False, generator=None,
+                         average_attn_weights=True, q_proj_weight=None, k_proj_weight=None,
+                         v_proj_weight=None, bias_k=None, bias_v=None, add_zero_attn=False):
+    """Multi-head attention (Vaswani et al. 2017, "Attention Is All You Need") on batch-first
+    tensors: query (N, L, E), key (N, S, E_k), value (N, S, E_v).
 
     Q = query W_Qᵀ + b_Q, K = key W_Kᵀ + b_K, V = value W_Vᵀ + b_V, with [W_Q; W_K; W_V] =
-    ``in_proj_weight`` (3E, E); each of the ``num_heads`` heads attends with d_k = E/heads:
-    out_h = softmax(Q_h K_hᵀ/√d_k + B + mask) V_h; out = concat_h(out_h) W_Oᵀ + b_O.
+    ``in_proj_weight`` (3E, E), or the separate ``q_proj_weight`` (E, E), ``k_proj_weight``
+    (E, E_k), ``v_proj_weight`` (E, E_v) when ``in_proj_weight`` is None (PyTorch's kdim/vdim);
+    [b_Q; b_K; b_V] = ``in_proj_bias`` (3E). Each of the ``num_heads`` heads attends with
+    d_k = E/heads: A_h = softmax(Q_h K_hᵀ/√d_k + B + mask), out_h = A_h V_h;
+    out = concat_h(out_h) W_Oᵀ + b_O.
 
-    Masks follow ``torch.nn.MultiheadAttention``: ``attn_mask`` boolean True = NOT allowed
-    (or a float mask to add), shape (L, S) or broadcastable to (N, heads, L, S);
-    ``key_padding_mask`` (N, S) True = padding; ``is_causal`` allows j ≤ i only.
+    ``bias_k``/``bias_v`` (1, 1, E) append one learned key/value to the projected sequence,
+    ``add_zero_attn`` one zero key/value per head (both as PyTorch; masks are extended with
+    an allowed column). Masks follow ``torch.nn.MultiheadAttention``: ``attn_mask`` boolean
+    True = NOT allowed (or a float mask to add), shape (L, S) or broadcastable to
+    (N, heads, L, S); ``key_padding_mask`` (N, S) True = padding; ``is_causal`` allows
+    j ≤ i only (minigrad builds the mask; PyTorch treats it as a hint about ``attn_mask``).
     ``attn_bias`` is an additive, differentiable bias broadcastable to (N, heads, L, S)
-    (a learned relative position bias, see ``RelativePositionBias``). Returns the output,
-    and the head-averaged weights (N, L, S) too when ``need_weights``.
-    The backward is the exact derivative, built from registered ops.
+    (a learned relative position bias, see ``RelativePositionBias``). Fully masked rows
+    give 0, never NaN. Returns the output, and with ``need_weights`` also the attention
+    weights A (after dropout, as PyTorch): averaged over heads (N, L, S) when
+    ``average_attn_weights``, else per head (N, heads, L, S).
+    Backward: the exact derivative through registered ops (``linear``, ``matmul``,
+    ``MaskedSoftmax``; see ``scaled_dot_product_attention`` for the chain).
     """
     if query.ndim != 3:
         raise ValueError(f"multi_head_attention: query must be (N, L, E), got shape {query.shape}")
@@ -178,78 +205,172 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
     if e % num_heads:
         raise ValueError(f"multi_head_attention: embed_dim {e} is not divisible by "
                          f"num_heads {num_heads}")
-    if tuple(in_proj_weight.shape) != (3 * e, e):
-        raise ValueError(f"multi_head_attention: in_proj_weight of shape {in_proj_weight.shape}, "
-                         f"expected {(3 * e, e)}")
+    if in_proj_weight is not None:
+        if tuple(in_proj_weight.shape) != (3 * e, e):
+            raise ValueError(f"multi_head_attention: in_proj_weight of shape "
+                             f"{in_proj_weight.shape}, expected {(3 * e, e)}")
+        w_q, w_k, w_v = in_proj_weight[:e], in_proj_weight[e:2 * e], in_proj_weight[2 * e:]
+    else:
+        if q_proj_weight is None or k_proj_weight is None or v_proj_weight is None:
+            raise ValueError("multi_head_attention: give in_proj_weight, or all three of "
+                             "q_proj_weight, k_proj_weight, v_proj_weight")
+        w_q, w_k, w_v = q_proj_weight, k_proj_weight, v_proj_weight
     d = e // num_heads
     bq = bk = bv = None
     if in_proj_bias is not None:
         bq, bk, bv = in_proj_bias[:e], in_proj_bias[e:2 * e], in_proj_bias[2 * e:]
-    q = linear(query, in_proj_weight[:e], bq)
-    k = linear(key, in_proj_weight[e:2 * e], bk)
-    v = linear(value, in_proj_weight[2 * e:], bv)
+    q = linear(query, w_q, bq)
+    k = linear(key, w_k, bk)
+    v = linear(value, w_v, bv)
+
+    xp = backend_of_array(query.data).xp
+    allowed, additive = _combine_masks(query, attn_mask, is_causal, q_len, s_len,
+                                       mask_means_allowed=False)
+    if key_padding_mask is not None:
+        pad = _array(key_padding_mask, query)
+        if tuple(pad.shape) != (n, s_len):
+            raise ValueError(f"multi_head_attention: key_padding_mask of shape "
+                             f"{tuple(pad.shape)}, expected (N, S) = {(n, s_len)}")
+        if pad.dtype != bool:          # a float padding mask is added, as in PyTorch
+            extra = Tensor._wrap(pad.astype(query.dtype)[:, None, None, :])
+            additive = extra if additive is None else additive + extra
+        else:
+            keep = ~pad[:, None, None, :]
+            allowed = keep if allowed is None else allowed & keep
+    if attn_bias is not None:
+        additive = attn_bias if additive is None else additive + attn_bias
+    if (bias_k is None) != (bias_v is None):
+        raise ValueError("multi_head_attention: give both bias_k and bias_v, or neither")
+    if bias_k is not None:
+        k = concatenate([k, broadcast_to(reshape(bias_k, (1, 1, e)), (n, 1, e))], 1)
+        v = concatenate([v, broadcast_to(reshape(bias_v, (1, 1, e)), (n, 1, e))], 1)
+        allowed, additive = _extend_keys(xp, allowed, additive, 1, query)
+    keys = k.shape[1]
 
     def heads(t, length):
         return permute(reshape(t, (n, length, num_heads, d)), 0, 2, 1, 3)
 
-    allowed, additive = _combine_masks(query, attn_mask, is_causal, q_len, s_len,
-                                       mask_means_allowed=False)
-    if key_padding_mask is not None:
-        keep = ~_array(key_padding_mask, query).astype(bool)[:, None, None, :]
-        allowed = keep if allowed is None else allowed & keep
-    if attn_bias is not None:
-        additive = attn_bias if additive is None else additive + attn_bias
-    out, weights = _attend(heads(q, q_len), heads(k, s_len), heads(v, s_len), allowed,
-                           additive, None, dropout_p if training else 0.0, generator)
+    kh, vh = heads(k, keys), heads(v, keys)
+    if add_zero_attn:
+        zero = Tensor._wrap(xp.zeros((n, num_heads, 1, d), dtype=kh.dtype))
+        kh, vh = concatenate([kh, zero], 2), concatenate([vh, zero], 2)
+        allowed, additive = _extend_keys(xp, allowed, additive, 1, query)
+    out, weights = _attend(heads(q, q_len), kh, vh, allowed, additive, None,
+                           dropout_p if training else 0.0, generator)
     out = reshape(permute(out, 0, 2, 1, 3), (n, q_len, e))
     out = linear(out, out_proj_weight, out_proj_bias)
     if need_weights:
-        return out, weights.mean(axis=1)
+        return out, (weights.mean(axis=1) if average_attn_weights else weights)
     return out
 
 
 class MultiheadAttention(Module):
-    """``MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False)``
-    as in PyTorch (parameters ``in_proj_weight`` (3E, E), ``in_proj_bias``, ``out_proj``;
-    Xavier-uniform in-projection, zero biases). ``forward(query, key=None, value=None,
-    key_padding_mask=None, need_weights=True, attn_mask=None, average_attn_weights=True,
-    is_causal=False, attn_bias=None)`` returns (output, weights or None); key and value
-    default to the query (self-attention). Tensors are (L, N, E) unless ``batch_first``."""
+    """Multi-head attention (Vaswani et al. 2017, "Attention Is All You Need"), PyTorch's
+    ``nn.MultiheadAttention(embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+    add_zero_attn=False, kdim=None, vdim=None, batch_first=False)``:
 
-    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, batch_first=False,
+        out = concat_h softmax(Q_h K_hᵀ/√d_k + mask) V_h · W_Oᵀ + b_O,
+        Q = query W_Qᵀ + b_Q, K = key W_Kᵀ + b_K, V = value W_Vᵀ + b_V,  d_k = E/num_heads
+
+    Parameters as PyTorch: ``in_proj_weight`` (3E, E) = [W_Q; W_K; W_V] (Xavier uniform),
+    or, when kdim or vdim differs from E, ``q_proj_weight`` (E, E), ``k_proj_weight``
+    (E, kdim), ``v_proj_weight`` (E, vdim) (each Xavier uniform) and ``in_proj_weight`` None;
+    ``in_proj_bias`` (3E) zeros; ``out_proj`` a Linear(E, E) with zero bias; with
+    ``add_bias_kv``, ``bias_k``, ``bias_v`` (1, 1, E) (Xavier normal) appended to the keys
+    and values. ``dropout`` drops attention weights in training mode.
+
+    ``forward(query, key=None, value=None, key_padding_mask=None, need_weights=True,
+    attn_mask=None, average_attn_weights=True, is_causal=False, attn_bias=None)`` returns
+    (attn_output, attn_weights): attn_output (L, N, E) ((N, L, E) with ``batch_first``;
+    (L, E) for unbatched input), attn_weights (N, L, S) averaged over heads, or per head
+    (N, heads, L, S) with ``average_attn_weights=False`` (None unless ``need_weights``).
+    Masks: see ``multi_head_attention``. Backward: the exact derivative through the
+    registered ops of ``multi_head_attention``.
+    Deviations: key and value default to the query (self-attention); ``is_causal=True``
+    builds the causal mask itself (PyTorch requires ``attn_mask`` with it); ``attn_bias``,
+    ``dtype`` and ``generator`` are minigrad extras.
+    """
+
+    def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
+                 add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
                  dtype="float32", generator=None):
         super().__init__()
+        if embed_dim <= 0 or num_heads <= 0:
+            raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be positive, "
+                             f"got {embed_dim} and {num_heads}")
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim {embed_dim} is not divisible by "
                              f"num_heads {num_heads}")
+        if device is not None and device not in ("cpu", "numpy", "cuda", "cupy"):
+            raise ValueError(f"MultiheadAttention: unknown device {device!r}")
         xp = current().xp
         self.embed_dim, self.num_heads, self.dropout = embed_dim, num_heads, dropout
-        self.batch_first = batch_first
-        self.in_proj_weight = Parameter(xp.empty((3 * embed_dim, embed_dim), dtype=dtype))
-        init.xavier_uniform_(self.in_proj_weight, generator=generator)
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.head_dim = embed_dim // num_heads
+        self.batch_first, self.add_zero_attn = batch_first, add_zero_attn
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = Parameter(xp.empty((3 * embed_dim, embed_dim), dtype=dtype))
+            for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
+                self.register_parameter(name, None)
+        else:
+            self.register_parameter("in_proj_weight", None)
+            self.q_proj_weight = Parameter(xp.empty((embed_dim, embed_dim), dtype=dtype))
+            self.k_proj_weight = Parameter(xp.empty((embed_dim, self.kdim), dtype=dtype))
+            self.v_proj_weight = Parameter(xp.empty((embed_dim, self.vdim), dtype=dtype))
         self.register_parameter("in_proj_bias", Parameter(xp.zeros(3 * embed_dim, dtype=dtype))
                                 if bias else None)
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype, generator=generator)
-        if bias:
+        if add_bias_kv:
+            self.bias_k = Parameter(xp.empty((1, 1, embed_dim), dtype=dtype))
+            self.bias_v = Parameter(xp.empty((1, 1, embed_dim), dtype=dtype))
+        else:
+            self.bias_k = self.bias_v = None
+        self._reset_parameters(generator)
+
+    def _reset_parameters(self, generator=None):
+        if self._qkv_same_embed_dim:
+            init.xavier_uniform_(self.in_proj_weight, generator=generator)
+        else:
+            for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
+                init.xavier_uniform_(w, generator=generator)
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k, generator=generator)
+            init.xavier_normal_(self.bias_v, generator=generator)
 
     def forward(self, query, key=None, value=None, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False, attn_bias=None):
         key = query if key is None else key
         value = key if value is None else value
-        if not self.batch_first:
+        batched = query.ndim == 3
+        if not batched:
+            if query.ndim != 2:
+                raise ValueError(f"MultiheadAttention: query must be (L, E) unbatched or 3-D, "
+                                 f"got shape {tuple(query.shape)}")
+            query, key, value = (reshape(t, (1,) + tuple(t.shape)) for t in (query, key, value))
+            if key_padding_mask is not None:
+                key_padding_mask = _array(key_padding_mask, query)[None]
+        elif not self.batch_first:
             query, key, value = (transpose(t, 0, 1) for t in (query, key, value))
         out = multi_head_attention(
             query, key, value, self.num_heads, self.in_proj_weight, self.in_proj_bias,
             self.out_proj.weight, self.out_proj.bias, attn_mask=attn_mask,
             key_padding_mask=key_padding_mask, is_causal=is_causal, attn_bias=attn_bias,
-            dropout_p=self.dropout, training=self.training, need_weights=need_weights)
+            dropout_p=self.dropout, training=self.training, need_weights=need_weights,
+            average_attn_weights=average_attn_weights, q_proj_weight=self.q_proj_weight,
+            k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
+            bias_k=self.bias_k, bias_v=self.bias_v, add_zero_attn=self.add_zero_attn)
         weights = None
         if need_weights:
             out, weights = out
-            if not average_attn_weights:
-                weights = None
-        if not self.batch_first:
+        if not batched:
+            out = reshape(out, tuple(out.shape[1:]))
+            weights = None if weights is None else reshape(weights, tuple(weights.shape[1:]))
+        elif not self.batch_first:
             out = transpose(out, 0, 1)
         return out, weights
 
@@ -259,7 +380,8 @@ class MultiheadAttention(Module):
 
 class RelativePositionBias(Module):
     """Learned attention bias over a (H, W) grid of tokens, indexed by the offset
-    (|Δrow|, |Δcol|) between query and key (LeViT / LSNet ``attention_biases``):
+    (|Δrow|, |Δcol|) between query and key (Graham et al. 2021, "LeViT: a Vision
+    Transformer in ConvNet's Clothing for Faster Inference"; LSNet ``attention_biases``):
     B[h, i, j] = table[h, idx(i, j)]. ``forward()`` returns B of shape (heads, H·W, H·W),
     to pass as ``attn_bias``; its backward scatter-adds dB into the table (index_select)."""
 
