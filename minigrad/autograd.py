@@ -49,28 +49,30 @@ def is_grad_enabled():
     return _GradMode.enabled
 
 
-class _DebugContext(contextlib.ContextDecorator):
-    """What ``set_debug`` returns: the switch already happened; the block (or the
-    decorated function) restores the mode that was there before."""
-    def __init__(self, enabled):
-        self.enabled = enabled
-        self.previous = _GradMode.debug
+class _SwitchContext(contextlib.ContextDecorator):
+    """What ``set_debug`` and ``set_grad_enabled`` return: the switch already happened (a
+    plain call is a switch for this thread); the block (or the decorated function)
+    restores the mode that was there before."""
+    def __init__(self, mode, value):
+        self.mode, self.value = mode, value
+        self.previous = getattr(_GradMode, mode)
+        setattr(_GradMode, mode, value)
 
     def __enter__(self):
-        _GradMode.debug = self.enabled
+        setattr(_GradMode, self.mode, self.value)
 
     def __exit__(self, *exc):
-        _GradMode.debug = self.previous
+        setattr(_GradMode, self.mode, self.previous)
         return False
 
     def __call__(self, func):
-        # ``@set_debug()`` decorates: undo the switch the call made at decoration time;
-        # each call of the function then switches on and restores what was there
-        _GradMode.debug = self.previous
+        # used as a decorator: undo the switch the call made at decoration time; each
+        # call of the function then switches and restores what was there
+        setattr(_GradMode, self.mode, self.previous)
         return super().__call__(func)
 
     def _recreate_cm(self):
-        return _ModeContext("debug", self.enabled)
+        return _ModeContext(self.mode, self.value)
 
 
 def set_debug(enabled=True):
@@ -79,9 +81,20 @@ def set_debug(enabled=True):
     find where a training run goes wrong. ``minigrad.set_debug()`` switches it on for
     this thread; ``with minigrad.set_debug(): ...`` only inside the block, and
     ``@minigrad.set_debug()`` only while the decorated function runs."""
-    ctx = _DebugContext(enabled)
-    _GradMode.debug = enabled
-    return ctx
+    return _SwitchContext("debug", bool(enabled))
+
+
+def set_grad_enabled(mode):
+    """Turn recording on the tape on (``mode=True``) or off, as ``torch.set_grad_enabled``.
+
+    Three uses, as in PyTorch: ``minigrad.set_grad_enabled(False)`` switches it for this
+    thread until switched back; ``with minigrad.set_grad_enabled(is_train): ...`` only
+    inside the block (the mode before is restored at its end); ``@set_grad_enabled(False)``
+    only while the decorated function runs. Modes are per thread (``_GradMode``).
+    Not an op: no forward math, no backward."""
+    if not isinstance(mode, bool):
+        raise TypeError(f"set_grad_enabled: mode must be a bool, got {type(mode).__name__}")
+    return _SwitchContext("enabled", mode)
 
 
 def _check_finite(op_name, what, arrays, inputs):
@@ -120,6 +133,19 @@ def no_grad():
     return _ModeContext("enabled", False)
 
 
+def inference_mode(mode=True):
+    """Context manager / decorator (``torch.inference_mode``): with ``mode=True`` ops inside
+    record nothing on the tape; ``inference_mode(False)`` records as usual.
+
+    Deviation from PyTorch: here it is exactly ``no_grad()`` (``set_grad_enabled(not mode)``
+    for a block): there are no "inference tensors", so a tensor made inside may later be used
+    in recorded ops and changed in place, and there is no extra speed over ``no_grad``.
+    ``@minigrad.inference_mode`` without parentheses decorates too, as in PyTorch."""
+    if callable(mode):                      # @inference_mode without parentheses
+        return _ModeContext("enabled", False)(mode)
+    return _ModeContext("enabled", not mode)
+
+
 def enable_grad():
     """Context manager / decorator: turn recording back on inside a ``no_grad`` block."""
     return _ModeContext("enabled", True)
@@ -149,7 +175,7 @@ class Node:
     """One recorded op on the tape: the ``Function``, its context and its inputs."""
 
     __slots__ = ("function", "ctx", "inputs", "n_outputs", "out_meta", "out_tensors",
-                 "freed", "__weakref__")
+                 "freed", "grad_fn", "__weakref__")   # grad_fn: set on first use (BackwardNode)
 
     def __init__(self, function, ctx, inputs, outputs):
         self.function = function
@@ -163,6 +189,101 @@ class Node:
     @property
     def name(self):
         return self.function.__name__
+
+
+class BackwardNode:
+    """What ``y.grad_fn`` is: the recorded op that made ``y``, as PyTorch's ``grad_fn``
+    object, so that the graph can be walked from an output (``minigrad.viz.draw`` does).
+
+    ``name()`` is the Function's class name followed by ``Backward`` (``'MulBackward'``; a
+    trailing ``Fn`` is dropped: ``SoftmaxFn`` gives ``'SoftmaxBackward'``; PyTorch adds an
+    overload number, ``'MulBackward0'``, that minigrad has no use for).
+    ``next_functions`` is a tuple of ``(grad_fn, output_index)`` pairs, one per argument
+    of the Function (PyTorch: one per tensor argument): the ``BackwardNode`` of the op
+    that made that argument, an ``AccumulateGrad`` for a leaf that requires grad, or
+    ``(None, 0)`` where no gradient flows (a constant tensor or a non-tensor argument).
+    ``grad_fn == 'Mul'`` and ``grad_fn == 'MulBackward'`` are both true (older minigrad
+    code compared ``grad_fn`` with the Function's name). One object per recorded op, made
+    on first access, not while recording. After ``backward()`` without
+    ``retain_graph=True`` the op has dropped its inputs: ``next_functions`` is then ``()``
+    (PyTorch keeps the structure); draw or walk the graph before that."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node):
+        self._node = node
+
+    def name(self):
+        name = self._node.function.__name__
+        return (name[:-2] if name.endswith("Fn") and len(name) > 2 else name) + "Backward"
+
+    @property
+    def function(self):
+        """The ``Function`` subclass of this op (its docstring holds the math)."""
+        return self._node.function
+
+    @property
+    def next_functions(self):
+        pairs = []
+        for t in self._node.inputs:
+            if t is None:
+                pairs.append((None, 0))
+            elif t._node is not None:
+                pairs.append((grad_fn_of(t._node), t._out_index))
+            else:
+                pairs.append((AccumulateGrad.of(t), 0))
+        return tuple(pairs)
+
+    @property
+    def output_meta(self):
+        """(shape, dtype) of each output of the op."""
+        return tuple(self._node.out_meta)
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            return other == self._node.function.__name__ or other == self.name()
+        return self is other
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+
+class AccumulateGrad:
+    """The ``next_functions`` entry of a leaf that requires grad (PyTorch's
+    ``AccumulateGrad``): ``variable`` is that leaf, whose ``.grad`` the backward fills.
+    One per leaf, kept on the leaf."""
+
+    __slots__ = ("variable", "__weakref__")
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    @staticmethod
+    def of(leaf):
+        acc = leaf.__dict__.get("_grad_accumulator")
+        acc = acc() if acc is not None else None
+        if acc is None:
+            acc = AccumulateGrad(leaf)
+            leaf.__dict__["_grad_accumulator"] = weakref.ref(acc)
+        return acc
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+
+def grad_fn_of(node):
+    """The one ``BackwardNode`` of a recorded node, made on first use."""
+    fn = getattr(node, "grad_fn", None)
+    if fn is None:
+        fn = node.grad_fn = BackwardNode(node)
+    return fn
 
 
 class Function:

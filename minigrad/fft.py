@@ -132,7 +132,9 @@ def _as_complex(x):
     from minigrad.ops.elementwise import cast
     if x.dtype.kind == "c":
         return x
-    return cast(x, "complex128" if x.dtype == "float64" else "complex64")
+    from minigrad.dtypes import get_default_dtype
+    real = x.dtype if x.dtype.kind == "f" else get_default_dtype()
+    return cast(x, "complex128" if real == "float64" else "complex64")
 
 
 def _as_real(op, x):
@@ -140,7 +142,8 @@ def _as_real(op, x):
     if x.dtype.kind == "c":
         raise TypeError(f"{op}: expects a real input tensor, got dtype {x.dtype} and shape "
                         f"{tuple(x.shape)}; use fft for complex input")
-    return x if x.dtype.kind == "f" else cast(x, "float32")
+    from minigrad.dtypes import get_default_dtype
+    return x if x.dtype.kind == "f" else cast(x, get_default_dtype())
 
 
 def _axes(op, x, s, dim, default):

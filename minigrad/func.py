@@ -86,8 +86,8 @@ def jacobian(f, primals):
         out = f(*xs)
     xp = backend_of_array(out.data).xp
     rows = []
-    for k in range(out.size):
-        onehot = xp.zeros(out.size, dtype=out.dtype)
+    for k in range(out.numel()):
+        onehot = xp.zeros(out.numel(), dtype=out.dtype)
         onehot[k] = 1
         gs = grad(out, xs, grad_outputs=Tensor._wrap(onehot.reshape(out.shape)),
                   retain_graph=True, allow_unused=True)
@@ -319,6 +319,6 @@ def _sum_products(gs, vs):
 
 
 def _check_scalar(op, out):
-    if not isinstance(out, Tensor) or out.size != 1:
+    if not isinstance(out, Tensor) or out.numel() != 1:
         raise ValueError(f"{op}: f must return a tensor with one element, got "
                          f"{getattr(out, 'shape', type(out).__name__)}")

@@ -7,12 +7,18 @@ from minigrad.ops.complex import (angle, complex, conj, imag, polar, real,  # no
                                   view_as_complex, view_as_real)
 from minigrad.ops.indexing import (gather, getitem, index_select, masked_fill, one_hot,  # noqa: F401
                                    take_along_axis)
-from minigrad.ops.linalg import einsum, matmul  # noqa: F401
+from minigrad.ops.linalg import bmm, cdist, dist, einsum, matmul, mm, outer, t  # noqa: F401
+from minigrad.ops.elementwise import (ceil, clamp_max, clamp_min, exp2, floor,  # noqa: F401,E402,A004
+                                      floor_divide, fmod, log2, log10, reciprocal, remainder,
+                                      round, sign, square, trunc)
+from minigrad.ops.comparison import *  # noqa: F401,F403,E402  (eq, ne, lt, ..., isclose, nonzero)
+from minigrad.ops.indexing import (index_add, index_fill, masked_select,  # noqa: F401,E402
+                                   repeat_interleave, scatter, scatter_add, tile)
 from minigrad.ops.random import dropout  # noqa: F401
-from minigrad.ops.reductions import (argmax, argmin, logsumexp, max, mean, min, std, sum,  # noqa: F401,A004
-                                     var)
-from minigrad.ops.shape import (broadcast_to, cat, concatenate, expand, flatten, flip, pad,  # noqa: F401
-                                permute, reshape, roll, split, squeeze, stack, transpose,
+from minigrad.ops.reductions import (amax, amin, argmax, argmin, logsumexp, max, mean, min,  # noqa: F401,A004
+                                     norm, prod, std, sum, var)
+from minigrad.ops.shape import (broadcast_to, cat, chunk, concatenate, expand, flatten, flip,  # noqa: F401
+                                pad, permute, reshape, roll, split, squeeze, stack, transpose,
                                 unsqueeze)
 from minigrad.ops.sorting import (argsort, cummax, cumprod, cumsum, kthvalue, median,  # noqa: F401
                                   quantile, sort, topk)
@@ -51,3 +57,4 @@ from minigrad.layers.init_schemes import (fixup_init, init_weights_, kaiming_xav
 from minigrad.layers.residual import (preact_residual_block, residual_block,  # noqa: F401,E402
                                       wide_residual_block)
 from minigrad.layers.squeeze_excite import squeeze_excite  # noqa: F401,E402
+from minigrad.layers.upsample import interpolate, upsample  # noqa: F401,E402

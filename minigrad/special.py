@@ -222,7 +222,9 @@ class I1e(Function):
 
 # ------------------------------------------------------------------ functional
 def lgamma(x):
-    """log|Γ(x)| elementwise (``torch.lgamma``, ``scipy.special.gammaln``)."""
+    """log|Γ(x)| elementwise (``torch.lgamma``, ``scipy.special.gammaln``).
+
+    y = log|Γ(x)|;  dy/dx = ψ(x) (digamma). Primitive."""
     return Lgamma.apply(_real_floating("lgamma", x))
 
 
@@ -238,29 +240,39 @@ psi = digamma
 
 
 def polygamma(n, x):
-    """ψ⁽ⁿ⁾(x), the n-th derivative of the digamma function (n a non-negative int)."""
+    """The n-th derivative of the digamma function (n a non-negative int).
+
+    y = ψ⁽ⁿ⁾(x) = dⁿ⁺¹/dxⁿ⁺¹ log Γ(x);  dy/dx = ψ⁽ⁿ⁺¹⁾(x). Primitive."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"polygamma: n must be a non-negative int, got {n!r}")
     return Polygamma.apply(_real_floating("polygamma", x), n)
 
 
 def erfc(x):
-    """The complementary error function 1 − erf x, accurate for large x."""
+    """The complementary error function, accurate for large x.
+
+    y = 1 − erf(x);  dy/dx = −(2/√π) e^(−x²). Primitive."""
     return Erfc.apply(_real_floating("erfc", x))
 
 
 def erfinv(x):
-    """The inverse error function on (−1, 1); ±inf at ±1 and nan outside, as in PyTorch."""
+    """The inverse error function on (−1, 1); ±inf at ±1 and nan outside, as in PyTorch.
+
+    y = erf⁻¹(x);  dy/dx = (√π/2) e^(y²). Primitive."""
     return Erfinv.apply(_real_floating("erfinv", x))
 
 
 def ndtr(x):
-    """Φ(x), the standard normal CDF ½(1 + erf(x/√2))."""
+    """The standard normal CDF.
+
+    y = Φ(x) = ½(1 + erf(x/√2));  dy/dx = φ(x) = e^(−x²/2)/√(2π). Primitive."""
     return Ndtr.apply(_real_floating("ndtr", x))
 
 
 def log_ndtr(x):
-    """log Φ(x), finite (and with a finite gradient) far in the left tail."""
+    """The log of the standard normal CDF, finite (with a finite gradient) far in the left tail.
+
+    y = log Φ(x);  dy/dx = φ(x)/Φ(x) = exp(log φ(x) − y). Primitive."""
     return LogNdtr.apply(_real_floating("log_ndtr", x))
 
 
@@ -271,22 +283,30 @@ def xlogy(x, y):
 
 
 def i0(x):
-    """I₀(x), the modified Bessel function of the first kind of order 0."""
+    """The modified Bessel function of the first kind of order 0.
+
+    y = I₀(x) = Σₖ (x/2)^(2k) / (k!)²;  dy/dx = I₁(x). Primitive."""
     return I0.apply(_real_floating("i0", x))
 
 
 def i1(x):
-    """I₁(x), the modified Bessel function of the first kind of order 1."""
+    """The modified Bessel function of the first kind of order 1.
+
+    y = I₁(x) = Σₖ (x/2)^(2k+1) / (k!(k+1)!);  dy/dx = I₀(x) − I₁(x)/x (½ at 0). Primitive."""
     return I1.apply(_real_floating("i1", x))
 
 
 def i0e(x):
-    """e^(−|x|) I₀(x), the exponentially scaled I₀ (no overflow for large |x|)."""
+    """The exponentially scaled I₀ (no overflow for large |x|).
+
+    y = e^(−|x|) I₀(x);  dy/dx = I₁e(x) − sign(x)·y. Primitive."""
     return I0e.apply(_real_floating("i0e", x))
 
 
 def i1e(x):
-    """e^(−|x|) I₁(x), the exponentially scaled I₁."""
+    """The exponentially scaled I₁.
+
+    y = e^(−|x|) I₁(x);  dy/dx = I₀e(x) − I₁e(x)/x − sign(x)·y (½ at 0). Primitive."""
     return I1e.apply(_real_floating("i1e", x))
 
 

@@ -1,7 +1,7 @@
 """Tensor: a backend array plus what autograd needs to send a gradient back to it."""
 import numpy
 
-from minigrad import autograd
+from minigrad import autograd, dtypes
 from minigrad.backends import backend_of_array, current, get_backend
 
 
@@ -19,6 +19,8 @@ class Tensor:
     tape: they are for tensors that need no gradient and for parameter updates
     under ``no_grad()``, and each one bumps a version counter so that a backward
     that needed the old values fails loudly instead of returning a wrong gradient.
+    Sizes follow PyTorch: ``x.size()`` is the shape and ``x.size(0)`` the length of a
+    dimension; NumPy's element count ``array.size`` is ``x.numel()`` (``x.dim()`` = ``x.ndim``).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_node", "_out_index", "_hooks",
@@ -67,10 +69,29 @@ class Tensor:
     shape = property(lambda self: self.data.shape)
     dtype = property(lambda self: self.data.dtype)
     ndim = property(lambda self: self.data.ndim)
-    size = property(lambda self: self.data.size, doc="number of elements")
+
+    def size(self, dim=None):
+        """PyTorch's ``size``: ``x.size()`` is the shape (a ``Size``, a tuple), ``x.size(d)``
+        the length of dimension ``d`` (an int; negative counts from the end; out of range
+        raises IndexError). NumPy's ``array.size`` (the element count) is ``x.numel()``."""
+        if dim is None:
+            return Size(self.data.shape)
+        nd = self.data.ndim
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -max(nd, 1) <= dim < max(nd, 1) \
+                or nd == 0:
+            raise IndexError(f"size: dim {dim!r} is out of range for a tensor of shape "
+                             f"{tuple(self.data.shape)} (valid dims are [{-nd}, {nd - 1}])")
+        return self.data.shape[dim]
 
     def numel(self):
+        """The number of elements, Π shape (NumPy's ``array.size``)."""
         return self.data.size
+
+    def dim(self):
+        """The number of dimensions (``ndim``), as ``torch.Tensor.dim``."""
+        return self.data.ndim
+
+    ndimension = dim
 
     # ------------------------------------------------------------ version counter
     @property
@@ -100,8 +121,11 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        """Name of the op that produced this tensor, or None for a leaf."""
-        return None if self._node is None else self._node.name
+        """The recorded op that produced this tensor (``autograd.BackwardNode``: ``.name()``
+        such as ``'MulBackward'``, ``.next_functions`` to walk the graph), or None for a
+        leaf or a tensor made under ``no_grad()``. It compares equal to the Function's name
+        (``y.grad_fn == 'Mul'``)."""
+        return None if self._node is None else autograd.grad_fn_of(self._node)
 
     @property
     def T(self):
@@ -111,10 +135,12 @@ class Tensor:
         return len(self.data)
 
     def __repr__(self):
-        extra = f", grad_fn={self.grad_fn}" if self._node is not None else (
-            ", requires_grad=True" if self.requires_grad else "")
-        body = repr(backend_of_array(self.data).to_numpy(self.data))
-        return f"tensor({body}{extra}, backend={self.backend})"
+        """PyTorch's print: ``tensor([[1., 2.]], requires_grad=True)``, ``tensor(3.5000)``,
+        ``grad_fn=<MulBackward>``, the dtype when it is not float32/int64/bool/complex64, the
+        device when it is not the CPU (``device='cuda:0'``, the CuPy backend); see
+        ``minigrad.viz.format_tensor``."""
+        from minigrad.viz import format_tensor
+        return format_tensor(self)
 
     def __array__(self, dtype=None, copy=None):
         """``numpy.asarray(t)``: the values as a NumPy array (for a CuPy tensor, a copy
@@ -148,15 +174,44 @@ class Tensor:
     __hash__ = object.__hash__
 
     # ------------------------------------------------------------------- autograd
-    def backward(self, grad=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires it.
-        ``grad`` is needed unless ``self`` has one element (it defaults to ones).
-        ``create_graph=True`` records the gradients on the tape (``leaf.grad`` can then be
-        differentiated again); the graph is then kept, as with ``retain_graph=True``."""
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None,
+                 grad=None):
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires it
+        (``torch.Tensor.backward``: the vector-Jacobian product gradientᵀ · ∂self/∂leaf).
+
+        ``gradient`` (default None; ``grad=`` is the older minigrad name) is needed unless
+        ``self`` has one element (it defaults to ones). ``retain_graph`` (default None =
+        False) keeps the saved values for a second backward. ``create_graph=True`` records
+        the gradients on the tape (``leaf.grad`` can then be differentiated again); the graph
+        is then kept, as with ``retain_graph=True``. ``inputs`` (a tensor or a list of
+        tensors, default None = every leaf) accumulates into the ``.grad`` of those tensors
+        only (leaves or not), as PyTorch; their hooks are not run in that case."""
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: give the seed as gradient= (grad= is its old "
+                                "name), not both")
+            gradient = grad
+        grad = gradient
         if not self.requires_grad:
             raise RuntimeError("backward() on a tensor that does not require grad: "
                                "no input of the computation had requires_grad=True "
                                "(or it ran under no_grad())")
+        if inputs is not None:
+            from minigrad.autograd import grad as autograd_grad
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            if not inputs:
+                raise RuntimeError("backward: inputs= was given but is empty")
+            grads = autograd_grad([self], inputs, None if grad is None else [grad],
+                                  retain_graph=retain_graph, create_graph=create_graph,
+                                  allow_unused=True)
+            for t, g in zip(inputs, grads):
+                if g is None:
+                    continue
+                if create_graph:
+                    t.grad = g if t.grad is None else t.grad + g
+                else:
+                    t._accumulate_grad(g.data.copy())
+            return
         if create_graph:
             from minigrad import double_backward
             seed = (autograd._seed_tensor(self, grad) if isinstance(grad, Tensor)
@@ -218,21 +273,8 @@ class Tensor:
     def tolist(self):
         return self.numpy().tolist()
 
-    def to(self, backend):
-        """This tensor on ``backend`` ('numpy' or 'cupy'); a leaf keeps requires_grad."""
-        target = get_backend(backend)
-        if backend_of_array(self.data) is target:
-            return self
-        out = Tensor._wrap(target.asarray(backend_of_array(self.data).to_numpy(self.data)
-                                          if target.name == "cupy" else self.data))
-        out.requires_grad = self.requires_grad and self.is_leaf
-        return out
-
-    def cpu(self):
-        return self.to("numpy")
-
-    def cuda(self):
-        return self.to("cupy")
+    # to(), cpu(), cuda(), float(), double(), half(), long(), int(), bool(), type_as(),
+    # type(), .device and .is_cuda are installed from minigrad/ops/conversion.py.
 
     def astype(self, dtype, copy=True):
         """This tensor converted to ``dtype`` (differentiable between floating dtypes);
@@ -241,12 +283,6 @@ class Tensor:
         if not copy and self.dtype == dtype:
             return self
         return cast(self, dtype)
-
-    def float(self):
-        return self.astype("float32")
-
-    def double(self):
-        return self.astype("float64")
 
     def clone(self):
         from minigrad.ops.elementwise import cast
@@ -281,9 +317,11 @@ class Tensor:
         self.data += o if alpha == 1 else alpha * o
         return self
 
-    def sub_(self, other):
+    def sub_(self, other, alpha=1):
+        """x ← x − alpha·other in place (``torch.Tensor.sub_``; not recorded, see the class)."""
         self._check_inplace("sub_")
-        self.data -= self._operand_array(other)
+        o = self._operand_array(other)
+        self.data -= o if alpha == 1 else alpha * o
         return self
 
     def mul_(self, other):
@@ -331,6 +369,21 @@ class Tensor:
         return self.div_(other)
 
 
+class Size(tuple):
+    """The shape returned by ``Tensor.size()`` (``torch.Size``): a tuple of ints that also
+    has ``numel()`` (the product of its entries)."""
+    __slots__ = ()
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"minigrad.Size({list(self)})"
+
+
 class _VersionCounter:
     __slots__ = ("value",)
 
@@ -376,12 +429,17 @@ def _is_device_array(x):
 def _default_dtype(data):
     """The dtype PyTorch gives Python numbers and nested lists of them: the kind NumPy
     infers from all the elements (``[1, 2.5]`` is floating, ``[1.0, 2j]`` complex), at
-    PyTorch's default precision: float32, int64, complex64 (bool stays bool)."""
+    PyTorch's default precision: ``minigrad.get_default_dtype()`` (float32 unless changed),
+    int64, the matching complex dtype (bool stays bool)."""
     try:
         kind = numpy.asarray(data).dtype.kind
     except (TypeError, ValueError):       # ragged or not numbers: the backend will say why
         return None
-    return {"f": "float32", "i": "int64", "u": "int64", "c": "complex64"}.get(kind)
+    if kind == "f":
+        return dtypes.get_default_dtype()
+    if kind == "c":
+        return dtypes.default_complex_dtype()
+    return "int64" if kind in "iu" else None
 
 
 def _index_array(index, backend):
@@ -398,19 +456,43 @@ def _index_array(index, backend):
     return convert(index)
 
 
-def tensor(data, requires_grad=False, dtype=None):
-    """A new tensor on the current backend holding a copy of ``data`` (a number, a
-    nested list, a NumPy/CuPy array or a Tensor), like ``torch.tensor``: changing ``data``
-    afterwards does not change the tensor. ``minigrad.tensor([1., 2.])`` is float32."""
+def tensor(data, requires_grad=False, dtype=None, device=None, pin_memory=False):
+    """A new tensor holding a copy of ``data`` (a number, a nested list, a NumPy/CuPy
+    array or a Tensor), like ``torch.tensor(data, *, dtype=None, device=None,
+    requires_grad=False)``: changing ``data`` afterwards does not change the tensor.
+    y = data (a leaf; no backward). Python floats get the default float dtype
+    (``minigrad.tensor([1., 2.])`` is float32), Python ints int64. ``device``: None (the
+    current backend; a CuPy array stays on the GPU), 'cpu' (NumPy) or 'cuda' (CuPy).
+    ``pin_memory`` is accepted and ignored. Deviation: ``requires_grad`` may also be given
+    positionally (second), as minigrad always allowed."""
     if isinstance(data, Tensor):
         data = data.data.copy() if dtype is None else data.data.astype(dtype)
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if device is None:
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    from minigrad.backends import use_backend
+    from minigrad.ops.conversion import backend_for_device
+    target = backend_for_device(device, "tensor")
+    if _is_array(data) and backend_of_array(data) is not target:
+        data = target.asarray(data)
+    with use_backend(target.name):
+        return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
-def as_tensor(data, dtype=None):
+def as_tensor(data, dtype=None, device=None):
     """``data`` as a tensor, sharing its memory where it can (an array already on the
-    current backend with the right dtype; a Tensor is returned as it is), like
-    ``torch.as_tensor``. Changing the array then changes the tensor."""
+    target backend with the right dtype; a Tensor is returned as it is), like
+    ``torch.as_tensor(data, dtype=None, device=None)``. Changing the array then changes the
+    tensor. y = data (no backward of its own: a Tensor input is returned, or converted
+    with ``Tensor.to``). ``device``: None (the current backend; a CuPy array stays on the
+    GPU), 'cpu' or 'cuda'."""
+    if device is not None:
+        from minigrad.ops.conversion import backend_for_device
+        target = backend_for_device(device, "as_tensor")
+        if isinstance(data, Tensor):
+            return data.to(device=target.name, dtype=dtype)
+        if dtype is None and not _is_array(data):
+            dtype = _default_dtype(data)
+        return Tensor._wrap(target.asarray(data, dtype=dtype))
     if isinstance(data, Tensor) and (dtype is None or data.dtype == dtype):
         return data
     backend = get_backend("cupy") if _is_device_array(data) else current()

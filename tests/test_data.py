@@ -60,7 +60,8 @@ def test_loader_batches_shuffles_reproducibly_and_drops_last(backend):
     ds = TensorDataset(x, y)
     batches = list(DataLoader(ds, batch_size=4))
     assert [b[0].shape[0] for b in batches] == [4, 4, 2]
-    assert batches[0][0].dtype == np.float32 and batches[0][1].dtype == np.int64
+    assert batches[0][0].dtype == np.float64 and batches[0][1].dtype == np.int64   # dataset's dtypes, as PyTorch
+    assert next(iter(DataLoader(ds, batch_size=4, float_dtype="float32")))[0].dtype == np.float32
     assert batches[0][0].backend == backend
     assert len(DataLoader(ds, batch_size=4, drop_last=True)) == 2
     assert [b[0].shape[0] for b in DataLoader(ds, batch_size=4, drop_last=True)] == [4, 4]

@@ -110,9 +110,9 @@ def test_zero_size_layers_are_created_and_run(name, backend):
     assert y.shape == out_shape
     # no input feature contributes: the output is the bias, which is U(±0) = 0 (PyTorch's init)
     np.testing.assert_array_equal(y.numpy(), np.zeros(out_shape))
-    if layer.bias is not None and layer.bias.size:
+    if layer.bias is not None and layer.bias.numel():
         np.testing.assert_array_equal(layer.bias.grad.numpy(), np.full(layer.bias.shape,
-                                                                        y.size / max(y.shape[1], 1)))
+                                                                        y.numel() / max(y.shape[1], 1)))
 
 
 # ------------------------------------------------------------------ 0-d tensors

@@ -217,7 +217,7 @@ def test_cast_passes_gradients_back_in_the_input_dtype():
 
 def test_item_numpy_and_properties():
     x = mg.tensor([[1.0, 2.0, 3.0]])
-    assert x.shape == (1, 3) and x.ndim == 2 and x.size == 3 and x.dtype == np.float32
+    assert x.shape == (1, 3) and x.ndim == 2 and x.numel() == 3 and x.dtype == np.float32
     assert x.sum().item() == 6.0
     with pytest.raises(ValueError, match="item\\(\\) needs a tensor with one element"):
         x.item()

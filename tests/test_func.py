@@ -36,8 +36,8 @@ def test_B044_hvp_equals_the_explicit_hessian_times_v(backend):
     model, (x, y) = _mlp(), _data()
     f, theta = _loss_of_flat(model, x, y)
     H = func.hessian(f, theta).numpy()
-    assert H.shape == (theta.size, theta.size) and np.allclose(H, H.T, atol=1e-12)
-    v = np.random.default_rng(2).standard_normal(theta.size)
+    assert H.shape == (theta.numel(), theta.numel()) and np.allclose(H, H.T, atol=1e-12)
+    v = np.random.default_rng(2).standard_normal(theta.numel())
     _, hv = func.hvp(f, theta, mg.tensor(v))
     np.testing.assert_allclose(hv.numpy(), H @ v, rtol=1e-10, atol=1e-12)
 
@@ -46,7 +46,7 @@ def test_B044_hvp_matches_central_differences_and_is_symmetric(backend):
     model, (x, y) = _mlp(3), _data(seed=4)
     f, theta = _loss_of_flat(model, x, y)
     r = np.random.default_rng(5)
-    u, v = r.standard_normal(theta.size), r.standard_normal(theta.size)
+    u, v = r.standard_normal(theta.numel()), r.standard_normal(theta.numel())
     _, hv = func.hvp(f, theta, mg.tensor(v))
     _, hu = func.hvp(f, theta, mg.tensor(u))
     h = 1e-5

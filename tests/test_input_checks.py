@@ -16,7 +16,7 @@ N = 5
 
 # Losses whose arguments at these two positions must have one shape (no broadcasting).
 SAME_SHAPE = {
-    "asymmetric_loss": (0, 1), "bce_with_logits": (0, 1), "byol_loss": (0, 1),
+    "asymmetric_loss": (0, 1), "bce_with_logits": (0, 1), "binary_cross_entropy": (0, 1), "byol_loss": (0, 1),
     "ciou_loss": (0, 1), "clip_loss": (0, 1), "cosine_embedding_loss": (0, 1),
     "denoising_score_matching_loss": (0, 1), "diou_loss": (0, 1), "gaussian_kl_loss": (0, 1),
     "gaussian_nll_loss": (0, 1), "giou_loss": (0, 1), "hinge_loss": (0, 1),

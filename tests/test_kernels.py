@@ -128,7 +128,7 @@ def test_convolution_in_blocks_equals_one_block(backend, case, dtype, rng, monke
         monkeypatch.setattr(fast, "BATCH_BLOCK_BYTES", limit)
         x, w, bias = (mg.tensor(a, requires_grad=True) for a in arrays)
         y = conv(x, w, bias, **kwargs)
-        (y * mg.tensor(np.linspace(-1, 1, y.size).reshape(y.shape).astype(dtype))).sum().backward()
+        (y * mg.tensor(np.linspace(-1, 1, y.numel()).reshape(y.shape).astype(dtype))).sum().backward()
         results.append([_host(t.data) for t in (y, x.grad, w.grad, bias.grad)])
     for got, expected in zip(*results):
         _close(got, expected, dtype)

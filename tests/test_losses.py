@@ -264,7 +264,9 @@ def _module_pairs(r):
     boxes1 = t([[0, 0, 2, 2.], [1, 1, 3, 4.]])
     boxes2 = t([[0.5, 0.2, 2, 3.], [1, 0, 2, 2.]])
     seg, seg_y = t(r.standard_normal((2, 3, 4))), r.integers(0, 3, (2, 4))
+    p, p_tgt = t(r.uniform(0.05, 0.95, (3, 4))), t(r.random((3, 4)))
     pairs = [
+        (nn.BCELoss(), (p, p_tgt), lambda: F.binary_cross_entropy(p, p_tgt)),
         (nn.CrossEntropyLoss(weight=w, label_smoothing=0.1), (z, y),
          lambda: F.cross_entropy(z, y, weight=w, label_smoothing=0.1)),
         (nn.NLLLoss(ignore_index=1), (z, y), lambda: F.nll_loss(z, y, ignore_index=1)),

@@ -73,9 +73,14 @@ def test_every_oracle_names_a_registered_op():
     assert set(ORACLES) <= names, f"oracles for unregistered ops: {set(ORACLES) - names}"
 
 
+# ops PyTorch has that no catalog row lists (each still has its papers)
+NOT_IN_CATALOG = {"binary_cross_entropy"}
+
+
 def test_every_registered_op_has_a_paper_or_is_a_primitive():
     for e in registry.entries():
         if e.kind != "primitive":
             assert e.papers, f"{e.name} is registered without its paper(s)"
-            assert e.catalog_id, f"{e.name} is registered without its catalog id"
+            assert e.catalog_id or e.name in NOT_IN_CATALOG, \
+                f"{e.name} is registered without its catalog id"
         assert e.fn.__doc__, f"{e.name} has no docstring"

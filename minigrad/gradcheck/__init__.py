@@ -98,8 +98,8 @@ def gradcheck(fn, inputs, kwargs=None, eps=1e-6, atol=1e-5, rtol=1e-4,
     outs = _outputs(fn, inputs, kwargs)
     if not outs:
         raise ValueError("gradcheck: fn returned no floating-point tensor")
-    n_out = sum(o.size for o in outs)
-    n_in = sum(t.size for t in wrt)
+    n_out = sum(o.numel() for o in outs)
+    n_in = sum(t.numel() for t in wrt)
 
     def numeric_along(t, direction):
         """(L(x + ε d) - L(x - ε d)) / 2ε, where L is the flattened output."""
@@ -122,8 +122,8 @@ def gradcheck(fn, inputs, kwargs=None, eps=1e-6, atol=1e-5, rtol=1e-4,
             rows.append(_analytic_vjp(outs, wrt, _split_like(onehot, outs)))
         for i, t in enumerate(wrt):
             analytic = numpy.stack([r[i].ravel() for r in rows])  # (n_out, t.size)
-            for j in range(t.size):
-                e = numpy.zeros(t.size)
+            for j in range(t.numel()):
+                e = numpy.zeros(t.numel())
                 e[j] = 1.0
                 col = numeric_along(t, e.reshape(t.shape))
                 for k in range(n_out):
@@ -135,8 +135,8 @@ def gradcheck(fn, inputs, kwargs=None, eps=1e-6, atol=1e-5, rtol=1e-4,
         if n_in <= elementwise_limit:
             mode = "vjp"
             for i, t in enumerate(wrt):
-                for j in range(t.size):
-                    e = numpy.zeros(t.size)
+                for j in range(t.numel()):
+                    e = numpy.zeros(t.numel())
                     e[j] = 1.0
                     num = numeric_along(t, e.reshape(t.shape)) @ weights
                     errors.append((i, numpy.unravel_index(j, t.shape), analytic[i].ravel()[j], num))
@@ -202,8 +202,8 @@ def gradgradcheck(fn, inputs, kwargs=None, seed=0, **tolerances):
 def _split_like(flat, outs):
     parts, start = [], 0
     for o in outs:
-        parts.append(flat[start:start + o.size].reshape(o.shape))
-        start += o.size
+        parts.append(flat[start:start + o.numel()].reshape(o.shape))
+        start += o.numel()
     return parts
 
 

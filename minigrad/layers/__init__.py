@@ -2,7 +2,7 @@
 also available as ``minigrad.nn``). Each family package lists its Modules in ``__all__``
 (capitalised names) and they are re-exported here."""
 from minigrad.layers.module import (Flatten, Identity, Module, ModuleDict, ModuleList,  # noqa: F401
-                                    Parameter, Sequential)
+                                    Parameter, ParameterDict, ParameterList, Sequential)
 
 
 def _export_modules():
@@ -28,3 +28,7 @@ from minigrad.layers.residual import *  # noqa: F401,F403,E402
 from minigrad.layers.squeeze_excite import *  # noqa: F401,F403,E402
 from minigrad.layers.conv import *  # noqa: F401,F403,E402
 from minigrad.layers.pooling import *  # noqa: F401,F403,E402
+from minigrad.layers.upsample import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: F401,E402
+from minigrad.layers.recurrent import *  # noqa: F401,F403,E402
+from minigrad.layers.transformer import *  # noqa: F401,F403,E402
+from minigrad.layers import init, utils  # noqa: F401,E402  (nn.init, nn.utils)

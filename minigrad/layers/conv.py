@@ -67,7 +67,12 @@ class _ConvNd(Module):
 class Conv1d(_ConvNd):
     """``Conv1d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
     groups=1, bias=True)``: x (N, C_in, L) → (N, C_out, L_out). ``padding`` also takes
-    'valid', 'same' and 'causal' (y[t] sees x[≤ t] only)."""
+    'valid', 'same' and 'causal' (y[t] sees x[≤ t] only).
+
+    y[n, o, t] = b[o] + Σ_{c, k} w[o, c, k]·x[n, c, s·t + d·k − pad]; backward: the Function
+    ``Convolution`` (help(minigrad.ops.conv.Convolution)), see ``F.conv1d``.
+    Paper: LeCun et al. 1989, "Backpropagation Applied to Handwritten Zip Code Recognition".
+    """
     nd = 1
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
@@ -83,7 +88,12 @@ class Conv1d(_ConvNd):
 class Conv2d(_ConvNd):
     """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
     groups=1, bias=True)``: x (N, C_in, H, W) → (N, C_out, H_out, W_out); ``padding`` also
-    takes 'valid' and 'same'; groups=in_channels makes it depthwise."""
+    takes 'valid' and 'same'; groups=in_channels makes it depthwise.
+
+    Backward: the Function ``Convolution`` (help(minigrad.ops.conv.Convolution)), see
+    ``F.conv2d``. Paper: LeCun et al. 1989, "Backpropagation Applied to Handwritten Zip Code
+    Recognition".
+    """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", dtype="float32", generator=None):
@@ -99,7 +109,12 @@ class ConvTranspose2d(_ConvNd):
     """``ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0,
     output_padding=0, groups=1, bias=True, dilation=1)``: the adjoint of Conv2d in x, a
     learned upsampling;
-    H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1."""
+    H_out = (H − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1.
+
+    Backward: the Function ``ConvolutionTranspose`` (help(minigrad.ops.conv.ConvolutionTranspose)),
+    see ``F.conv_transpose2d``. Paper: Zeiler, Krishnan, Taylor & Fergus 2010,
+    "Deconvolutional Networks".
+    """
     transposed = True
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,

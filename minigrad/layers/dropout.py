@@ -13,7 +13,12 @@ class Dropout(Module):
     """``Dropout(p=0.5)``: in training y = x ⊙ m/(1 - p), m ~ Bernoulli(1 - p) elementwise
     (inverted dropout, Srivastava et al. 2014); in eval mode y = x. The backward multiplies by
     the same saved mask. ``generator`` (optional) draws the masks, e.g. a ``HostGenerator``
-    for masks that are identical on NumPy and CuPy."""
+    for masks that are identical on NumPy and CuPy.
+
+    Backward: the Function ``Dropout`` (help(minigrad.ops.random.Dropout)); see ``F.dropout``.
+    Paper: Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov 2014, "Dropout: A Simple
+    Way to Prevent Neural Networks from Overfitting".
+    """
 
     def __init__(self, p=0.5, generator=None):
         super().__init__()
@@ -38,6 +43,8 @@ def drop_path(x, drop_prob=0.0, training=False, scale_by_keep=True, generator=No
     Backward: dF = dy ⊙ m_n/(1 - p) with the drawn mask (a product with a constant, so the
     gradient is exact for that mask); the skip path, outside this op, passes dy unchanged.
     ``scale_by_keep=False`` drops without the 1/(1 - p) rescaling.
+
+    Paper: Huang, Sun, Liu, Sedra & Weinberger 2016, "Deep Networks with Stochastic Depth".
     """
     if not 0.0 <= drop_prob <= 1.0:
         raise ValueError(f"drop_path: drop_prob must be in [0, 1], got {drop_prob}")
@@ -54,7 +61,11 @@ def drop_path(x, drop_prob=0.0, training=False, scale_by_keep=True, generator=No
 
 
 class DropPath(Module):
-    """``DropPath(drop_prob=0.0, scale_by_keep=True)``: ``drop_path`` in training, identity in eval."""
+    """``DropPath(drop_prob=0.0, scale_by_keep=True)``: ``drop_path`` in training, identity in eval.
+
+    y = F(x) ⊙ m_n/(1 − p), m_n ~ Bernoulli(1 − p) per sample; backward: see ``F.drop_path``.
+    Paper: Huang, Sun, Liu, Sedra & Weinberger 2016, "Deep Networks with Stochastic Depth".
+    """
 
     def __init__(self, drop_prob=0.0, scale_by_keep=True, generator=None):
         super().__init__()

@@ -38,7 +38,13 @@ def embedding(input, weight, padding_idx=None):  # noqa: A002  (PyTorch's argume
     """Rows of ``weight`` (num_embeddings, embedding_dim) picked by the integer tensor
     ``input`` (``torch.nn.functional.embedding``); the ``padding_idx`` row gets no gradient.
     Indices must lie in [0, num_embeddings): a negative index is an IndexError, as in
-    PyTorch, not a row counted from the end."""
+    PyTorch, not a row counted from the end.
+
+    y[..., :] = W[i[...], :];  dW[r] = Σ_{positions with i = r} dy (scatter-add; 0 for the
+    ``padding_idx`` row). Backward: ``EmbeddingFunction``
+    (help(minigrad.layers.embedding.EmbeddingFunction)).
+    Paper: Bengio, Ducharme, Vincent & Jauvin 2003, "A Neural Probabilistic Language Model".
+    """
     idx = input.data if isinstance(input, Tensor) else input
     idx = backend_of_array(weight.data).asarray(idx)
     if idx.dtype.kind not in "iu":
@@ -53,7 +59,11 @@ def embedding(input, weight, padding_idx=None):  # noqa: A002  (PyTorch's argume
 class Embedding(Module):
     """``Embedding(num_embeddings, embedding_dim, padding_idx=None)``: a learnable table,
     initialised N(0, 1) as in PyTorch, with the ``padding_idx`` row set to 0 (and kept there:
-    it gets no gradient)."""
+    it gets no gradient).
+
+    y = W[i]; backward ``EmbeddingFunction`` (see ``F.embedding``).
+    Paper: Bengio, Ducharme, Vincent & Jauvin 2003, "A Neural Probabilistic Language Model".
+    """
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, dtype="float32",
                  generator=None):

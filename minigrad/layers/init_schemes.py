@@ -30,6 +30,10 @@ def kaiming_xavier_init(tensor, scheme="kaiming_normal", a=0.0, mode="fan_in",
     Xavier/Glorot (Glorot & Bengio 2010): Var = gain²·2/(fan_in + fan_out); normal, or uniform
     U(±gain·√(6/(fan_in + fan_out))). Fans of a conv weight (out, in/groups, kh, kw):
     fan_in = (in/groups)·kh·kw, fan_out = out·kh·kw. No gradient (an initializer).
+
+    Papers: He, Zhang, Ren & Sun 2015, "Delving Deep into Rectifiers: Surpassing Human-Level
+    Performance on ImageNet Classification"; Glorot & Bengio 2010, "Understanding the
+    difficulty of training deep feedforward neural networks".
     """
     if scheme not in SCHEMES:
         raise ValueError(f"kaiming_xavier_init: scheme must be one of {SCHEMES}, got {scheme!r}")
@@ -45,7 +49,13 @@ def kaiming_xavier_init(tensor, scheme="kaiming_normal", a=0.0, mode="fan_in",
 
 def init_weights_(module, scheme="kaiming_normal", zero_bias=True, **kwargs):
     """Apply ``kaiming_xavier_init`` to the ``weight`` (≥ 2 dims) of every sub-module of
-    ``module`` (Linear, Conv, ...), and zero their biases (``zero_bias``). Returns ``module``."""
+    ``module`` (Linear, Conv, ...), and zero their biases (``zero_bias``). Returns ``module``.
+
+    Var(W) = gain²/fan (Kaiming) or gain²·2/(fan_in + fan_out) (Xavier), b = 0; no gradient.
+    Papers: He, Zhang, Ren & Sun 2015, "Delving Deep into Rectifiers: Surpassing Human-Level
+    Performance on ImageNet Classification"; Glorot & Bengio 2010, "Understanding the
+    difficulty of training deep feedforward neural networks".
+    """
     for m in module.modules():
         w = m._parameters.get("weight")
         if w is not None and w.ndim >= 2:
@@ -64,7 +74,10 @@ def zero_init_residual(module):
     conv's weight), so each block starts as its skip path: y = S(x) (+ its final ReLU). Goyal et
     al. 2017; BigNAS; LSNet's ``bn_weight_init=0``. Returns the number of branches zeroed.
     Consequence (expected, tested): at step 0 the branch's earlier parameters get zero
-    gradient, because everything upstream of a zero γ is multiplied by it."""
+    gradient, because everything upstream of a zero γ is multiplied by it.
+
+    Paper: Goyal et al. 2017, "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour".
+    """
     n = 0
     with no_grad():
         for m in module.modules():
@@ -91,7 +104,12 @@ def fixup_branch(x, weight1, weight2, bias1a, bias1b, bias2a, bias2b, scale):
 class FixupLinearBlock(Module):
     """``FixupLinearBlock(features, hidden=None)``: a Fixup residual unit on feature vectors
     (see ``fixup_branch``); ``fixup_init`` gives it the Fixup initialization. Convolutional
-    Fixup blocks are in ``minigrad.layers.residual`` (``FixupBasicBlock``)."""
+    Fixup blocks are in ``minigrad.layers.residual`` (``FixupBasicBlock``).
+
+    y = max(0, x + scale·W₂(ReLU(W₁(x + b1a) + b1b) + b2a) + b2b); backward through the
+    recorded ops. Paper: Zhang, Dauphin & Ma 2019, "Fixup Initialization: Residual Learning
+    Without Normalization".
+    """
 
     def __init__(self, features, hidden=None, dtype="float32", generator=None):
         super().__init__()
@@ -122,6 +140,8 @@ def fixup_init(module, num_branches=None, classifier=None, generator=None):
       branch) gets weight 0 and bias 0;
     - the scalar biases (init 0) and multipliers (init 1) are reset.
     The init has no gradient; the network starts as its skip paths. Returns ``module``.
+
+        W_branch ← W_He · L^(−1/(2m−2)),   W_last = 0,   W_classifier = 0
     """
     blocks = [m for m in module.modules() if hasattr(m, "fixup_layers")]
     n_branches = len(blocks) if num_branches is None else num_branches

@@ -53,7 +53,10 @@ def _matrix(a):
 
 def linear(x, weight, bias=None):
     """y = x Wᵀ + b (``torch.nn.functional.linear``): ``weight`` is (out_features,
-    in_features), ``bias`` (out_features,) or None; any leading axes of x are batch axes."""
+    in_features), ``bias`` (out_features,) or None; any leading axes of x are batch axes.
+
+    Primitive (an affine map; no introducing paper).
+    """
     check_same_dtype("linear", x, weight, bias)
     return LinearFunction.apply(x, weight, bias)
 
@@ -103,7 +106,10 @@ def bilinear(x1, x2, weight, bias=None):
 
 
 class Bilinear(Module):
-    """``Bilinear(in1_features, in2_features, out_features, bias=True)``; init U(±1/√in1) as PyTorch."""
+    """``Bilinear(in1_features, in2_features, out_features, bias=True)``; init U(±1/√in1) as PyTorch.
+
+    y_k = x₁ᵀ A_k x₂ + b_k (see ``F.bilinear``).
+    """
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, dtype="float32",
                  generator=None):

@@ -19,6 +19,8 @@ def lora_linear(x, weight, lora_A, lora_B, bias=None, alpha=None):
     The low-rank path is applied as two thin products (never forming BA), so the backward is
     the exact derivative through ``linear``: dB = (α/r) Σ dh (Ax)ᵀ, dA = (α/r) Σ Bᵀ dh xᵀ,
     dx = W₀ᵀ dh + (α/r) Aᵀ Bᵀ dh. With B = 0 (the init) dA = 0: only B moves at step 0.
+
+    Paper: Hu et al. 2022, "LoRA: Low-Rank Adaptation of Large Language Models" (arXiv 2021).
     """
     r = lora_A.shape[0]
     if lora_B.shape[1] != r or lora_A.shape[1] != weight.shape[1] or lora_B.shape[0] != weight.shape[0]:
@@ -35,7 +37,11 @@ class LoRALinear(Module):
     Kaiming-uniform(a=√5) as in peft, and ``lora_B`` (out, r) = 0, so the layer starts equal
     to the base layer. ``dropout`` applies to the input of the low-rank path only.
     ``merge()`` folds W = W₀ + (α/r) B A into the weight (for inference), ``unmerge()``
-    subtracts it again. ``LoRALinear.from_linear(linear, r, alpha)`` wraps an existing layer."""
+    subtracts it again. ``LoRALinear.from_linear(linear, r, alpha)`` wraps an existing layer.
+
+    y = x W₀ᵀ + b + (α/r)·dropout(x) Aᵀ Bᵀ (see ``F.lora_linear``).
+    Paper: Hu et al. 2022, "LoRA: Low-Rank Adaptation of Large Language Models".
+    """
 
     def __init__(self, in_features, out_features, r=8, alpha=None, bias=True, dropout=0.0,
                  dtype="float32", generator=None):

@@ -182,45 +182,84 @@ class Module:
             else:
                 p.grad.data[...] = 0
 
-    def to(self, backend):
-        """Move every parameter and buffer to ``backend`` ('numpy' or 'cupy'), in place."""
-        from minigrad.backends import backend_of_array, get_backend
-        target = get_backend(backend)
-        for module in self.modules():
-            for store in (module._parameters, module._buffers):
-                for name, t in store.items():
-                    if t is None or backend_of_array(t.data) is target:
-                        continue
-                    moved = t.to(backend)
-                    t.data = moved.data
-                    if t.grad is not None:
-                        t.grad = t.grad.to(backend)
-        return self
+    def to(self, *args, **kwargs):
+        """Move and/or cast every parameter and buffer, in place, and return ``self``, as
+        ``torch.nn.Module.to``: ``model.to(dtype)``, ``model.to('cpu' | 'cuda' | device)``,
+        ``model.to(device, dtype)``, ``model.to(tensor)``, ``model.to(device=..., dtype=...)``.
+
+        p ← p converted (no backward: a change of the leaves themselves). A dtype (floating
+        or complex only, as PyTorch) applies to the floating parameters and buffers (complex
+        ones get the complex dtype of that precision); integer and bool buffers keep theirs. The Parameter objects stay the same objects
+        (their ``.data`` and ``.grad`` are replaced), so an optimizer built before still
+        updates them; its existing state (momentum, ...) is not converted, as in PyTorch:
+        build the optimizer after ``to()``. The backend names 'numpy' / 'cupy' work as
+        devices too."""
+        from minigrad.ops.conversion import parse_to_args
+        target, dtype, _ = parse_to_args("Module.to", args, kwargs)
+        if dtype is not None and dtype.kind not in "fc":
+            raise TypeError(f"Module.to: only floating point or complex dtypes, got {dtype} "
+                            "(integer buffers keep their dtype; convert a tensor with x.to())")
+        return self._convert(dtype, target, only_floating=True)
 
     def float(self):
-        """Cast every floating-point parameter and buffer to float32, in place."""
-        return self._cast_floating("float32")
+        """``self.to(float32)``: every floating parameter and buffer as float32, in place."""
+        return self.to("float32")
 
     def double(self):
-        """Cast every floating-point parameter and buffer to float64, in place (the
-        dtype of gradient checks; inputs must then be float64 too)."""
-        return self._cast_floating("float64")
+        """``self.to(float64)``: every floating parameter and buffer as float64, in place
+        (the dtype of gradient checks; inputs must then be float64 too)."""
+        return self.to("float64")
 
-    def _cast_floating(self, dtype):
+    def half(self):
+        """``self.to(float16)``: every floating parameter and buffer as float16, in place."""
+        return self.to("float16")
+
+    def type(self, dst_type):
+        """Every parameter and buffer (integer ones too, as PyTorch) as ``dst_type``, in
+        place; returns self. A non-floating ``dst_type`` is refused while a parameter
+        requires grad."""
+        from minigrad.dtypes import as_dtype
+        return self._convert(as_dtype(dst_type, "Module.type"), None, only_floating=False)
+
+    def cpu(self):
+        """``self.to('cpu')``: every parameter and buffer on the NumPy backend, in place."""
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """``self.to('cuda')``: every parameter and buffer on the CuPy backend, in place (a
+        clear ``BackendError`` when CuPy or a GPU is missing)."""
+        return self.to("cuda" if device is None else device)
+
+    def _convert(self, dtype, target, only_floating):
+        """The one implementation of ``to`` / ``float`` / ``double`` / ``half`` / ``type`` /
+        ``cpu`` / ``cuda``: replace each tensor's array (and its gradient's) in place."""
+        import numpy
+        from minigrad.backends import backend_of_array
+        from minigrad.ops.conversion import convert_array as _converted
+        seen = set()
         for module in self.modules():
             for store in (module._parameters, module._buffers):
                 for t in store.values():
-                    if t is not None and t.dtype.kind == "f" and t.dtype != dtype:
-                        t.data = t.data.astype(dtype)
-                        if t.grad is not None:
-                            t.grad = t.grad.astype(dtype).detach()
+                    if t is None or id(t) in seen:
+                        continue
+                    seen.add(id(t))
+                    new_dtype = dtype
+                    if dtype is not None and only_floating and t.dtype.kind == "c":
+                        new_dtype = numpy.promote_types(dtype, "complex64")   # float64 → complex128
+                    if new_dtype is not None and (t.dtype == new_dtype or (
+                            only_floating and t.dtype.kind not in "fc")):
+                        new_dtype = None
+                    if new_dtype is not None and new_dtype.kind not in "fc" and t.requires_grad:
+                        raise TypeError(f"Module.type: a parameter that requires grad cannot "
+                                        f"become {new_dtype}")
+                    move = target is not None and backend_of_array(t.data) is not target
+                    if new_dtype is None and not move:
+                        continue
+                    t.data = _converted(t.data, new_dtype, target if move else None)
+                    if t.grad is not None:
+                        t.grad = Tensor._wrap(_converted(t.grad.data, new_dtype,
+                                                         target if move else None))
         return self
-
-    def cpu(self):
-        return self.to("numpy")
-
-    def cuda(self):
-        return self.to("cupy")
 
     # --------------------------------------------------------------- state dict
     def state_dict(self):
@@ -286,7 +325,11 @@ class _Handle:
 
 
 class Sequential(Module):
-    """Modules applied one after another: ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``."""
+    """Modules applied one after another, PyTorch's ``nn.Sequential(*modules)`` (or one
+    OrderedDict of named modules): y = m_n(… m_2(m_1(x))), e.g.
+    ``Sequential(Linear(4, 8), ReLU(), Linear(8, 2))``. Backward: the chain rule through
+    each module's own ops. Indexing (negative too), slicing (a Sequential keeping the
+    names), assignment, ``del``, ``append``, ``extend``, ``insert``, ``len``, iteration."""
 
     def __init__(self, *modules):
         super().__init__()
@@ -303,8 +346,20 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, i):
-        mods = list(self._modules.values())
-        return Sequential(*mods[i]) if isinstance(i, slice) else mods[i]
+        """``seq[i]`` the i-th module (negative i from the end); ``seq[a:b]`` a new
+        Sequential of those modules, keeping their names (as PyTorch)."""
+        items = list(self._modules.items())
+        if isinstance(i, slice):
+            return Sequential(OrderedDict(items[i]))
+        return items[_list_index(self, i)][1]
+
+    def __setitem__(self, i, module):
+        _replace(self, list(self._modules)[_list_index(self, i)], module)
+
+    def __delitem__(self, i):
+        keys = list(self._modules)
+        for k in (keys[i] if isinstance(i, slice) else [keys[_list_index(self, i)]]):
+            delattr(self, k)
 
     def __len__(self):
         return len(self._modules)
@@ -316,13 +371,62 @@ class Sequential(Module):
         self.add_module(str(len(self)), module)
         return self
 
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index``; the modules are renumbered 0..n."""
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        _renumber(self, mods)
+        return self
+
+
+def _list_index(container, i):
+    """``i`` as a non-negative position in ``container`` (negative from the end), or an
+    IndexError naming the container and its length."""
+    n = len(container)
+    if not isinstance(i, int) or isinstance(i, bool):
+        raise TypeError(f"{type(container).__name__} indices must be integers or slices, "
+                        f"not {type(i).__name__}")
+    if not -n <= i < n:
+        raise IndexError(f"{type(container).__name__}: index {i} is out of range for "
+                         f"{n} entries")
+    return i % n
+
+
+def _replace(container, key, module):
+    """Put ``module`` under the existing ``key``, keeping its position in the order."""
+    if not isinstance(module, Module):
+        raise TypeError(f"{type(container).__name__}: {type(module).__name__} is not a Module")
+    container._modules[key] = module
+    object.__setattr__(container, key, module)
+
+
+def _renumber(container, items):
+    """Re-register ``items`` (modules or parameters) under the keys '0', '1', ...
+    (PyTorch keeps list-container keys contiguous after an insert or a delete)."""
+    store = container._parameters if isinstance(container, ParameterList) else container._modules
+    for k in list(store):
+        delattr(container, k)
+    for i, item in enumerate(items):
+        if isinstance(container, ParameterList):
+            container.register_parameter(str(i), item)
+        else:
+            container.add_module(str(i), item)
+
 
 class ModuleList(Module):
-    """A list of modules whose parameters are registered (``for block in self.blocks``)."""
+    """A list of modules whose parameters are registered (``for block in self.blocks``),
+    PyTorch's ``nn.ModuleList(modules=None)``: ``append``, ``extend``, ``insert``, ``+=``,
+    indexing (negative too), slicing (a new ModuleList), ``len``, iteration, ``del``.
+    Holds no computation of its own (no forward)."""
 
-    def __init__(self, modules=()):
+    def __init__(self, modules=None):
         super().__init__()
-        for m in modules:
+        for m in (modules or ()):
             self.append(m)
 
     def append(self, module):
@@ -334,9 +438,29 @@ class ModuleList(Module):
             self.append(m)
         return self
 
+    def insert(self, index, module):
+        """Insert ``module`` before position ``index``; the keys are renumbered 0..n."""
+        mods = list(self._modules.values())
+        mods.insert(index, module)
+        _renumber(self, mods)
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList(list(self) + list(other))
+
     def __getitem__(self, i):
         mods = list(self._modules.values())
-        return ModuleList(mods[i]) if isinstance(i, slice) else mods[i]
+        return ModuleList(mods[i]) if isinstance(i, slice) else mods[_list_index(self, i)]
+
+    def __setitem__(self, i, module):
+        _replace(self, str(_list_index(self, i)), module)
+
+    def __delitem__(self, i):
+        mods = list(self._modules.values())
+        del mods[i if isinstance(i, slice) else _list_index(self, i)]
+        _renumber(self, mods)
 
     def __len__(self):
         return len(self._modules)
@@ -346,18 +470,24 @@ class ModuleList(Module):
 
 
 class ModuleDict(Module):
-    """A dict of modules whose parameters are registered."""
+    """A dict of modules whose parameters are registered, PyTorch's ``nn.ModuleDict(
+    modules=None)`` (a mapping or an iterable of (name, module) pairs; insertion order is
+    kept): ``d[k]``, ``d[k] = m``, ``del d[k]``, ``in``, ``len``, iteration over keys,
+    ``keys``/``values``/``items``, ``update``, ``pop``, ``clear``. No forward."""
 
     def __init__(self, modules=None):
         super().__init__()
-        for name, m in (modules or {}).items():
-            self[name] = m
+        if modules is not None:
+            self.update(modules)
 
     def __setitem__(self, name, module):
         self.add_module(name, module)
 
     def __getitem__(self, name):
         return self._modules[name]
+
+    def __delitem__(self, name):
+        delattr(self, name)
 
     def __contains__(self, name):
         return name in self._modules
@@ -377,21 +507,166 @@ class ModuleDict(Module):
     def items(self):
         return self._modules.items()
 
+    def update(self, modules):
+        pairs = modules.items() if hasattr(modules, "items") else modules
+        for name, m in pairs:
+            self[name] = m
+
+    def pop(self, name):
+        m = self._modules[name]
+        del self[name]
+        return m
+
+    def clear(self):
+        for name in list(self._modules):
+            del self[name]
+
+
+class ParameterList(Module):
+    """A list of parameters registered on the module (so ``parameters()``, ``state_dict()``
+    and optimizers see them, under the keys '0', '1', ...), PyTorch's
+    ``nn.ParameterList(values=None)``. A plain tensor is wrapped as a ``Parameter`` (sharing
+    its memory). ``append``, ``extend``, ``+=``, indexing (negative too), slicing (a new
+    ParameterList of the same parameters), assignment, ``len``, iteration. No forward."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        for p in (values or ()):
+            self.append(p)
+
+    def append(self, value):
+        self.register_parameter(str(len(self._parameters)), _as_parameter(self, value))
+        return self
+
+    def extend(self, values):
+        for p in values:
+            self.append(p)
+        return self
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def __getitem__(self, i):
+        params = list(self._parameters.values())
+        return ParameterList(params[i]) if isinstance(i, slice) else params[_list_index(self, i)]
+
+    def __setitem__(self, i, value):
+        key = str(_list_index(self, i))
+        value = _as_parameter(self, value)
+        self._parameters[key] = value
+        object.__setattr__(self, key, value)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def extra_repr(self):
+        return ", ".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for k, p in self._parameters.items())
+
+
+class ParameterDict(Module):
+    """A dict of parameters registered on the module (``parameters()``/``state_dict()``
+    see them under their keys), PyTorch's ``nn.ParameterDict(parameters=None)``: ``d[k]``,
+    ``d[k] = p`` (a plain tensor is wrapped as a ``Parameter``), ``del d[k]``, ``in``,
+    ``len``, iteration over keys, ``keys``/``values``/``items``, ``update``, ``pop``,
+    ``get``. Insertion order is kept. No forward."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __setitem__(self, key, value):
+        if not isinstance(key, str) or "." in key or not key:
+            raise KeyError(f"ParameterDict: keys must be non-empty strings without '.', "
+                           f"got {key!r}")
+        self.register_parameter(key, _as_parameter(self, value))
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __delitem__(self, key):
+        if key not in self._parameters:
+            raise KeyError(key)
+        delattr(self, key)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def update(self, parameters):
+        pairs = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, value in pairs:
+            self[key] = value
+
+    def pop(self, key):
+        p = self._parameters[key]
+        del self[key]
+        return p
+
+    def extra_repr(self):
+        return ", ".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for k, p in self._parameters.items())
+
+
+def _as_parameter(container, value):
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value)
+    raise TypeError(f"{type(container).__name__}: expected a Parameter or a Tensor, got "
+                    f"{type(value).__name__}")
+
 
 class Identity(Module):
-    """y = x."""
+    """The identity map y = x (``nn.Identity(*args, **kwargs)``, arguments ignored as in
+    PyTorch); backward dx = dy (no op is recorded: the input itself is returned)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
 
     def forward(self, x):
         return x
 
 
 class Flatten(Module):
-    """Merge axes ``start_axis..end_axis`` (by default all but the batch axis)."""
+    """``nn.Flatten(start_dim=1, end_dim=-1)``: merge dimensions ``start_dim..end_dim`` into
+    one, y = x.reshape(N, -1) with the defaults (all but the batch dimension, PyTorch's
+    defaults; the function ``flatten`` defaults to ``start_dim=0``). Backward: the Function
+    ``Reshape`` (dx = dy reshaped back). ``start_axis``/``end_axis`` are the old aliases."""
 
-    def __init__(self, start_axis=1, end_axis=-1):
+    def __init__(self, start_dim=None, end_dim=None, *, start_axis=None, end_axis=None):
         super().__init__()
-        self.start_axis, self.end_axis = start_axis, end_axis
+        from minigrad.ops._args import pick
+        self.start_dim = pick("Flatten", "start_dim", start_dim, "start_axis", start_axis, 1)
+        self.end_dim = pick("Flatten", "end_dim", end_dim, "end_axis", end_axis, -1)
+
+    start_axis = property(lambda self: self.start_dim)
+    end_axis = property(lambda self: self.end_dim)
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
     def forward(self, x):
         from minigrad.ops.shape import flatten
-        return flatten(x, self.start_axis, self.end_axis)
+        return flatten(x, self.start_dim, self.end_dim)

@@ -10,7 +10,11 @@ def pixel_shuffle(x, upscale_factor):
     """(N, C·r², H, W) → (N, C, H·r, W·r):  y[n, c, h·r + i, w·r + j] = x[n, c·r² + i·r + j, h, w]
     (Shi et al. 2016, sub-pixel convolution; SRGAN's upsampling blocks). A permutation of the entries, done as
     reshape → permute → reshape, so the backward is the inverse permutation (pixel_unshuffle
-    of dy), exact through the registered shape ops."""
+    of dy), exact through the registered shape ops.
+
+    Paper: Shi et al. 2016, "Real-Time Single Image and Video Super-Resolution Using an
+    Efficient Sub-Pixel Convolutional Neural Network".
+    """
     r = upscale_factor
     *lead, c, h, w = x.shape
     if c % (r * r):
@@ -23,7 +27,12 @@ def pixel_shuffle(x, upscale_factor):
 
 
 def pixel_unshuffle(x, downscale_factor):
-    """The inverse of ``pixel_shuffle``: (N, C, H·r, W·r) → (N, C·r², H, W)."""
+    """The inverse of ``pixel_shuffle``: (N, C, H·r, W·r) → (N, C·r², H, W).
+
+    y[n, c·r² + i·r + j, h, w] = x[n, c, h·r + i, w·r + j]; backward: pixel_shuffle of dy.
+    Paper: Shi et al. 2016, "Real-Time Single Image and Video Super-Resolution Using an
+    Efficient Sub-Pixel Convolutional Neural Network".
+    """
     r = downscale_factor
     *lead, c, hr, wr = x.shape
     if hr % r or wr % r:
@@ -35,7 +44,12 @@ def pixel_unshuffle(x, downscale_factor):
 
 
 class PixelShuffle(Module):
-    """``PixelShuffle(upscale_factor)``."""
+    """``PixelShuffle(upscale_factor)``: (N, C·r², H, W) → (N, C, H·r, W·r).
+
+    y[n, c, h·r + i, w·r + j] = x[n, c·r² + i·r + j, h, w] (see ``F.pixel_shuffle``).
+    Paper: Shi et al. 2016, "Real-Time Single Image and Video Super-Resolution Using an
+    Efficient Sub-Pixel Convolutional Neural Network".
+    """
 
     def __init__(self, upscale_factor):
         super().__init__()
@@ -49,7 +63,12 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
-    """``PixelUnshuffle(downscale_factor)``."""
+    """``PixelUnshuffle(downscale_factor)``: (N, C, H·r, W·r) → (N, C·r², H, W).
+
+    The inverse permutation of ``PixelShuffle`` (see ``F.pixel_unshuffle``).
+    Paper: Shi et al. 2016, "Real-Time Single Image and Video Super-Resolution Using an
+    Efficient Sub-Pixel Convolutional Neural Network".
+    """
 
     def __init__(self, downscale_factor):
         super().__init__()

@@ -24,7 +24,10 @@ class _MaxPoolNd(Module):
 
 
 class MaxPool1d(_MaxPoolNd):
-    """``MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`` on (N, C, L)."""
+    """``MaxPool1d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`` on (N, C, L).
+
+    y[n, c, i] = max_{t ∈ window(i)} x[n, c, t]; backward ``MaxPool`` (see ``F.max_pool1d``).
+    """
 
     def forward(self, x):
         return max_pool1d(x, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -32,7 +35,10 @@ class MaxPool1d(_MaxPoolNd):
 
 
 class MaxPool2d(_MaxPoolNd):
-    """``MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`` on (N, C, H, W)."""
+    """``MaxPool2d(kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False)`` on (N, C, H, W).
+
+    y[n, c, i, j] = max over window(i, j); backward ``MaxPool`` (see ``F.max_pool2d``).
+    """
 
     def forward(self, x):
         return max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation,
@@ -51,7 +57,10 @@ class _AvgPoolNd(Module):
 
 
 class AvgPool1d(_AvgPoolNd):
-    """``AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)``."""
+    """``AvgPool1d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True)``.
+
+    y[n, c, i] = (1/k) Σ_{t ∈ window(i)} x[n, c, t]; backward ``AvgPool`` (see ``F.avg_pool1d``).
+    """
 
     def forward(self, x):
         return avg_pool1d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
@@ -60,7 +69,10 @@ class AvgPool1d(_AvgPoolNd):
 
 class AvgPool2d(_AvgPoolNd):
     """``AvgPool2d(kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-    divisor_override=None)``."""
+    divisor_override=None)``.
+
+    y[n, c, i, j] = mean over window(i, j); backward ``AvgPool`` (see ``F.avg_pool2d``).
+    """
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad=True, divisor_override=None):

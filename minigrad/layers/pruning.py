@@ -39,6 +39,9 @@ def magnitude_prune_mask(weights, amount, scope="global"):
     not differentiated. Already-pruned weights (0) are the smallest, so iterating with a
     growing ``amount`` keeps earlier masks (iterative pruning); re-apply the masks after every
     optimizer step (``apply_masks_``) so pruned weights stay exactly 0.
+
+    Paper: Han, Pool, Tran & Dally 2015, "Learning both Weights and Connections for Efficient
+    Neural Networks".
     """
     if scope not in ("global", "layer"):
         raise ValueError(f"magnitude_prune_mask: scope must be 'global' or 'layer', got {scope!r}")
@@ -49,14 +52,14 @@ def magnitude_prune_mask(weights, amount, scope="global"):
         return weights
     xp = backend_of_array(tensors[0].data).xp
     if scope == "layer":
-        masks = [_keep_mask(xp, xp.abs(t.data), _count(amount, t.size)) for t in tensors]
+        masks = [_keep_mask(xp, xp.abs(t.data), _count(amount, t.numel())) for t in tensors]
     else:
         flat = xp.concatenate([xp.abs(t.data).reshape(-1).astype("float64") for t in tensors])
         keep = _keep_mask(xp, flat, _count(amount, flat.size))
         masks, start = [], 0
         for t in tensors:
-            masks.append(keep[start:start + t.size].reshape(t.shape))
-            start += t.size
+            masks.append(keep[start:start + t.numel()].reshape(t.shape))
+            start += t.numel()
     masks = [Tensor._wrap(m.astype(t.dtype)) for m, t in zip(masks, tensors)]
     if single:
         return masks[0]
@@ -91,7 +94,12 @@ class MagnitudePruner:
     """Iterative magnitude pruning: ``pruner = MagnitudePruner(model, scope='global')``;
     ``pruner.prune(0.5)`` computes and applies masks, ``pruner.apply()`` after every
     ``optimizer.step()`` keeps pruned weights at 0; a later ``prune(0.75)`` tightens the
-    masks (pruned weights stay pruned); ``pruner.sparsity()`` is the pruned fraction."""
+    masks (pruned weights stay pruned); ``pruner.sparsity()`` is the pruned fraction.
+
+    W ← W ⊙ M, M = 1[|W| above the threshold] (see ``F.magnitude_prune_mask``).
+    Paper: Han, Pool, Tran & Dally 2015, "Learning both Weights and Connections for Efficient
+    Neural Networks".
+    """
 
     def __init__(self, module, scope="global", names=("weight",)):
         self.module, self.scope, self.names = module, scope, names
@@ -105,7 +113,7 @@ class MagnitudePruner:
         apply_masks_(_prunable(self.module, self.names), self.masks)
 
     def sparsity(self):
-        total = sum(m.size for m in self.masks.values())
+        total = sum(m.numel() for m in self.masks.values())
         kept = sum(float(m.data.sum()) for m in self.masks.values())
         return 1.0 - kept / total if total else 0.0
 

@@ -41,7 +41,13 @@ class SteSignFunction(Function):
 
 def ste_sign(x, clip=None):
     """Binarize to ±1 (sign(0) = +1) with a straight-through gradient: identity
-    (``clip=None``, BinaryConnect) or identity masked to |x| ≤ ``clip`` (hardtanh STE)."""
+    (``clip=None``, BinaryConnect) or identity masked to |x| ≤ ``clip`` (hardtanh STE).
+
+    y = sign(x);  dx = dy (or dy·1[|x| ≤ clip]). Backward: ``SteSignFunction``
+    (help(minigrad.layers.quantization.SteSignFunction)). Paper: Courbariaux, Bengio & David
+    2015, "BinaryConnect: Training Deep Neural Networks with binary weights during
+    propagations".
+    """
     return SteSignFunction.apply(x, clip)
 
 
@@ -85,6 +91,11 @@ def ste_round(x, bits=None, stochastic=False, clamp=False, generator=None):
     levels (AnalogVNN ``ReducePrecision``). ``stochastic=True``: round up with probability
     frac(x·P) (``StochasticReducePrecision``; unbiased), drawing from ``generator``.
     ``clamp=True``: clip x to [-1, 1] first; the gradient is then zero outside it.
+
+    Backward: dx = dy (straight-through; ``SteRoundFunction``,
+    help(minigrad.layers.quantization.SteRoundFunction)). Paper: Bengio, Léonard & Courville
+    2013, "Estimating or Propagating Gradients Through Stochastic Neurons for Conditional
+    Computation".
     """
     levels = 1 if bits is None else 2 ** bits - 1
     u = None
@@ -94,7 +105,12 @@ def ste_round(x, bits=None, stochastic=False, clamp=False, generator=None):
 
 
 class SteSign(Module):
-    """``SteSign(clip=None)``: ``ste_sign`` as a layer."""
+    """``SteSign(clip=None)``: ``ste_sign`` as a layer.
+
+    y = sign(x), dx = dy·1[|x| ≤ clip] (see ``F.ste_sign``). Paper: Courbariaux, Bengio &
+    David 2015, "BinaryConnect: Training Deep Neural Networks with binary weights during
+    propagations".
+    """
 
     def __init__(self, clip=None):
         super().__init__()
@@ -105,7 +121,12 @@ class SteSign(Module):
 
 
 class SteRound(Module):
-    """``SteRound(bits=None, stochastic=False, clamp=False)``: ``ste_round`` as a layer."""
+    """``SteRound(bits=None, stochastic=False, clamp=False)``: ``ste_round`` as a layer.
+
+    y = round(x·P)/P, dx = dy (see ``F.ste_round``). Paper: Bengio, Léonard & Courville 2013,
+    "Estimating or Propagating Gradients Through Stochastic Neurons for Conditional
+    Computation".
+    """
 
     def __init__(self, bits=None, stochastic=False, clamp=False, generator=None):
         super().__init__()
@@ -160,7 +181,14 @@ class FakeQuantizeFunction(Function):
 def fake_quantize(x, scale, zero_point, quant_min=-128, quant_max=127, axis=None):
     """Quantize-dequantize x to the integer grid {s·(q - z) : q_min ≤ q ≤ q_max} with a
     straight-through gradient inside the range (catalog B022). ``scale``/``zero_point``:
-    numbers (per tensor) or 1-D arrays/tensors along ``axis`` (per channel)."""
+    numbers (per tensor) or 1-D arrays/tensors along ``axis`` (per channel).
+
+    y = s·(clamp(round(x/s) + z, q_min, q_max) − z);  dx = dy·1[q_min ≤ round(x/s) + z ≤ q_max]
+    (straight-through inside the range). Backward: ``FakeQuantizeFunction``
+    (help(minigrad.layers.quantization.FakeQuantizeFunction)).
+    Paper: Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient
+    Integer-Arithmetic-Only Inference".
+    """
     if quant_min >= quant_max:
         raise ValueError(f"fake_quantize: quant_min {quant_min} must be below quant_max {quant_max}")
     s = _broadcastable(scale, x, axis)
@@ -175,7 +203,11 @@ def quantization_params(min_val, max_val, bits=8, signed=True, symmetric=False, 
     PyTorch's min/max observers: the range is first widened to contain 0 (so 0 is exactly
     representable), then affine: s = (max - min)/(q_max - q_min), z = q_min - round(min/s)
     clamped to [q_min, q_max]; symmetric: s = max|·| / ((q_max - q_min)/2), z = 0 (signed) or
-    the mid-point (unsigned). Returns backend arrays (float scale, integer zero point)."""
+    the mid-point (unsigned). Returns backend arrays (float scale, integer zero point).
+
+    No gradient (statistics). Paper: Jacob et al. 2018, "Quantization and Training of Neural
+    Networks for Efficient Integer-Arithmetic-Only Inference".
+    """
     from minigrad.backends import backend_of_array as _b
     arr = min_val.data if isinstance(min_val, Tensor) else min_val
     xp = _b(arr).xp if hasattr(arr, "shape") else current().xp
@@ -196,7 +228,12 @@ class FakeQuantize(Module):
     """``FakeQuantize(bits=8, signed=True, symmetric=False, axis=None, averaging_constant=None)``:
     observes min/max in training (running min/max, or an EMA with ``averaging_constant``, the
     moving-average observer for activations; per channel along ``axis``), stores them with the
-    derived ``scale`` and ``zero_point`` as buffers, and fake-quantizes (train and eval)."""
+    derived ``scale`` and ``zero_point`` as buffers, and fake-quantizes (train and eval).
+
+    y = s·(clamp(round(x/s) + z, q_min, q_max) − z) (see ``F.fake_quantize``).
+    Paper: Jacob et al. 2018, "Quantization and Training of Neural Networks for Efficient
+    Integer-Arithmetic-Only Inference".
+    """
 
     def __init__(self, bits=8, signed=True, symmetric=False, axis=None, averaging_constant=None):
         super().__init__()
@@ -261,7 +298,13 @@ class QuantizeGradFunction(Function):
 
 
 def quantize_grad(x, bits=8):
-    """Identity forward; the gradient that flows back through it is fake-quantized to ``bits``."""
+    """Identity forward; the gradient that flows back through it is fake-quantized to ``bits``.
+
+    y = x;  dx = Q_bits(dy) (a documented rule, not the derivative). Backward:
+    ``QuantizeGradFunction`` (help(minigrad.layers.quantization.QuantizeGradFunction)).
+    Paper: Zhou et al. 2016, "DoReFa-Net: Training Low Bitwidth Convolutional Neural Networks
+    with Low Bitwidth Gradients".
+    """
     return QuantizeGradFunction.apply(x, bits)
 
 

@@ -126,7 +126,12 @@ def _conv1x1(cin, cout, stride=1):
 class BasicBlock(Module):
     """``BasicBlock(in_planes, planes, stride=1, shortcut='B')`` (torchvision's layout:
     conv1, bn1, conv2, bn2, downsample). ``shortcut='B'``: a 1×1 conv + BN projection when the
-    shape changes; ``'A'``: parameter-free subsample + zero channels (CIFAR ResNets)."""
+    shape changes; ``'A'``: parameter-free subsample + zero channels (CIFAR ResNets).
+
+    y = ReLU(BN₂(conv₂(ReLU(BN₁(conv₁(x))))) + S(x)); backward through the recorded ops
+    (see ``F.residual_block``). Paper: He, Zhang, Ren & Sun 2016, "Deep Residual Learning for
+    Image Recognition".
+    """
     expansion = 1
 
     def __init__(self, in_planes, planes, stride=1, shortcut="B"):
@@ -157,7 +162,11 @@ class BasicBlock(Module):
 
 class Bottleneck(Module):
     """``Bottleneck(in_planes, planes, stride=1)``: 1×1 → 3×3 (stride) → 1×1 to planes·4
-    channels, BN after each, projection shortcut (1×1 conv + BN) when the shape changes."""
+    channels, BN after each, projection shortcut (1×1 conv + BN) when the shape changes.
+
+    y = ReLU(BN₃(conv₃(ReLU(BN₂(conv₂(ReLU(BN₁(conv₁(x))))))) + S(x)).
+    Paper: He, Zhang, Ren & Sun 2016, "Deep Residual Learning for Image Recognition".
+    """
     expansion = 4
 
     def __init__(self, in_planes, planes, stride=1):
@@ -182,7 +191,11 @@ class Bottleneck(Module):
 
 class SRResNetBlock(Module):
     """SRGAN generator block (Ledig et al. 2017): y = x + BN(conv3×3(PReLU(BN(conv3×3(x))))),
-    64 channels by default, no activation after the addition."""
+    64 channels by default, no activation after the addition.
+
+    Paper: Ledig et al. 2017, "Photo-Realistic Single Image Super-Resolution Using a
+    Generative Adversarial Network".
+    """
 
     def __init__(self, channels=64):
         super().__init__()
@@ -200,7 +213,11 @@ class SRResNetBlock(Module):
 
 class PreActBlock(Module):
     """``PreActBlock(in_planes, planes, stride=1, dropout=0.0)``: bn1, conv1, bn2, conv2 and a
-    1×1 ``shortcut`` conv (on the pre-activated input) when the shape changes."""
+    1×1 ``shortcut`` conv (on the pre-activated input) when the shape changes.
+
+    y = x + conv₂(ReLU(BN₂(conv₁(ReLU(BN₁(x)))))) (see ``F.preact_residual_block``).
+    Paper: He, Zhang, Ren & Sun 2016, "Identity Mappings in Deep Residual Networks".
+    """
     expansion = 1
 
     def __init__(self, in_planes, planes, stride=1, dropout=0.0):
@@ -227,7 +244,11 @@ class PreActBlock(Module):
 class WideBasic(PreActBlock):
     """``WideBasic(in_planes, planes, stride=1, dropout=0.3)``: the WRN block (a pre-activation
     block with dropout between the convs; WRN-d-k stacks (d - 4)/6 of them per stage with
-    16k, 32k, 64k channels)."""
+    16k, 32k, 64k channels).
+
+    y = x + conv₂(dropout(ReLU(BN₂(conv₁(ReLU(BN₁(x))))))) (see ``F.wide_residual_block``).
+    Paper: Zagoruyko & Komodakis 2016, "Wide Residual Networks".
+    """
 
     def __init__(self, in_planes, planes, stride=1, dropout=0.3):
         super().__init__(in_planes, planes, stride, dropout)
@@ -237,7 +258,11 @@ class FixupBasicBlock(Module):
     """Fixup basic block (Zhang et al. 2019), no normalization:
     y = ReLU(scale · conv₂(ReLU(conv₁(x + b1a) + b1b) + b2a) + b2b + S(x + b1a)), with
     learnable scalar biases (init 0) and multiplier (init 1); S = identity, or option A
-    when the shape changes. ``fixup_init`` initializes it (conv2 = 0, conv1 rescaled)."""
+    when the shape changes. ``fixup_init`` initializes it (conv2 = 0, conv1 rescaled).
+
+    Paper: Zhang, Dauphin & Ma 2019, "Fixup Initialization: Residual Learning Without
+    Normalization".
+    """
 
     def __init__(self, in_planes, planes, stride=1):
         super().__init__()

@@ -24,6 +24,8 @@ def squeeze_excite(x, reduce_weight, reduce_bias, expand_weight, expand_bias, ga
     Backward (exact, through the registered ops): ds = gate_scale Σ_{H,W} dy ⊙ x, then the
     sigmoid, ReLU and linear backwards down to dz, and dx = gate_scale dy ⊙ s + dz/(H·W)
     broadcast over H, W (the GAP backward).
+
+    Paper: Hu, Shen & Sun 2018, "Squeeze-and-Excitation Networks".
     """
     if x.ndim != 4:
         raise ValueError(f"squeeze_excite: expected x of shape (N, C, H, W), got {x.shape}")
@@ -39,7 +41,11 @@ def squeeze_excite(x, reduce_weight, reduce_bias, expand_weight, expand_bias, ga
 class SqueezeExcite(Module):
     """``SqueezeExcite(channels, rd_ratio=0.25, rd_channels=None, gate_scale=1.0)``: 1×1 convs
     ``conv_reduce`` (C → rd, rd = rd_channels or round(C · rd_ratio)) and ``conv_expand``
-    (rd → C), both with bias, as timm names them."""
+    (rd → C), both with bias, as timm names them.
+
+    y = gate_scale·x ⊙ σ(W₂ ReLU(W₁ GAP(x) + b₁) + b₂) (see ``F.squeeze_excite``).
+    Paper: Hu, Shen & Sun 2018, "Squeeze-and-Excitation Networks".
+    """
 
     def __init__(self, channels, rd_ratio=0.25, rd_channels=None, gate_scale=1.0):
         super().__init__()

@@ -31,7 +31,13 @@ class StraightThrough(Function):
 
 
 def straight_through(soft, hard):
-    """A tensor with the values of ``hard`` whose gradient flows to ``soft`` unchanged."""
+    """A tensor with the values of ``hard`` whose gradient flows to ``soft`` unchanged.
+
+    y = hard (forward),  d soft = dy (backward: ``StraightThrough``,
+    help(minigrad.layers.stochastic.StraightThrough)).
+    Paper: Bengio, Léonard & Courville 2013, "Estimating or Propagating Gradients Through
+    Stochastic Neurons for Conditional Computation".
+    """
     h = hard.data if isinstance(hard, Tensor) else hard
     return StraightThrough.apply(soft, backend_of_array(soft.data).asarray(h))
 
@@ -76,6 +82,10 @@ def gumbel_softmax(logits, tau=1.0, hard=False, dim=-1, generator=None):
     softmax derivative dθ = (1/τ) y ⊙ (dy - Σ dy ⊙ y).
     ``hard=True``: y = one_hot(argmax y_soft), with the straight-through gradient of y_soft
     (y = D + y_soft - sg(y_soft)).
+
+    Papers: Jang, Gu & Poole 2017, "Categorical Reparameterization with Gumbel-Softmax";
+    Maddison, Mnih & Teh 2017, "The Concrete Distribution: A Continuous Relaxation of
+    Discrete Random Variables".
     """
     xp = backend_of_array(logits.data).xp
     gen = _generator_for(logits, generator)
@@ -92,7 +102,11 @@ def gumbel_softmax(logits, tau=1.0, hard=False, dim=-1, generator=None):
 
 class GumbelSoftmax(Module):
     """``GumbelSoftmax(tau=1.0, hard=False, dim=-1)``: samples in training, and in eval mode
-    returns softmax(θ/τ) (``hard``: one_hot(argmax θ)) without noise."""
+    returns softmax(θ/τ) (``hard``: one_hot(argmax θ)) without noise.
+
+    y = softmax((θ + g)/τ), g = −log(−log U) (see ``F.gumbel_softmax``).
+    Paper: Jang, Gu & Poole 2017, "Categorical Reparameterization with Gumbel-Softmax".
+    """
 
     def __init__(self, tau=1.0, hard=False, dim=-1):
         super().__init__()

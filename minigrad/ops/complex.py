@@ -145,18 +145,24 @@ def _check_real(op, **tensors):
 
 
 def real(z):
-    """Re z (a real tensor; for a real tensor, z itself, as torch.real)."""
+    """Re z (a real tensor; for a real tensor, z itself, as torch.real).
+
+    y = Re z;  backward: z.grad = g (a real gradient lands on the real part). Primitive."""
     return Real.apply(z) if z.dtype.kind == "c" else z
 
 
 def imag(z):
-    """Im z of a complex tensor (torch.imag: a real tensor is an error)."""
+    """Im z of a complex tensor (torch.imag: a real tensor is an error).
+
+    y = Im z;  backward: z.grad = i·g. Primitive."""
     _check_complex("imag", z)
     return Imag.apply(z)
 
 
 def conj(z):
-    """The complex conjugate z̄ (for a real tensor, z itself)."""
+    """The complex conjugate (for a real tensor, z itself).
+
+    y = Re z − i·Im z;  backward: z.grad = conj(g). Primitive."""
     return Conj.apply(z) if z.dtype.kind == "c" else z
 
 
@@ -168,14 +174,17 @@ def abs(z):  # noqa: A001
 
 
 def angle(z):
-    """The argument atan2(Im z, Re z) of a complex tensor, in (−π, π] (gradient g·i·z/|z|²,
-    0 at 0)."""
+    """The argument of a complex tensor, in (−π, π].
+
+    y = atan2(Im z, Re z);  backward: z.grad = g·i·z/|z|² (0 at z = 0). Primitive."""
     _check_complex("angle", z)
     return Angle.apply(z)
 
 
 def complex(real, imag):  # noqa: A001  (torch.complex)
-    """real + i·imag from two real floating tensors of one dtype (broadcasting)."""
+    """A complex tensor from two real floating tensors of one dtype (broadcasting).
+
+    z = real + i·imag;  backward: real.grad = Re g, imag.grad = Im g. Primitive."""
     _check_real("complex", real=real, imag=imag)
     if real.dtype != imag.dtype:
         raise TypeError(f"complex: real and imag must have one dtype, got {real.dtype} "
@@ -192,13 +201,17 @@ def polar(abs, angle):  # noqa: A002  (torch.polar's argument names)
 
 def view_as_real(z):
     """A complex tensor of shape S as a real tensor of shape S + (2,): (Re, Im) pairs
-    (a copy, not a view, in minigrad)."""
+    (a copy, not a view, in minigrad).
+
+    y[..., 0] = Re z, y[..., 1] = Im z;  backward: z.grad = g[..., 0] + i·g[..., 1]. Primitive."""
     _check_complex("view_as_real", z)
     return ViewAsReal.apply(z)
 
 
 def view_as_complex(x):
-    """The inverse of ``view_as_real``: a real tensor of shape S + (2,) as complex of shape S."""
+    """The inverse of ``view_as_real``: a real tensor of shape S + (2,) as complex of shape S.
+
+    z = x[..., 0] + i·x[..., 1];  backward: x.grad = (Re g, Im g) stacked. Primitive."""
     _check_real("view_as_complex", x=x)
     if x.ndim == 0 or x.shape[-1] != 2:
         raise ValueError(f"view_as_complex: the last dimension must have size 2, got shape "

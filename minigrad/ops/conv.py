@@ -263,7 +263,7 @@ def windows(x4, kernel_size, stride, padding, dilation, value=0.0):
     from minigrad.ops.shape import pad
     out = tuple(conv_output_size(size, k, s, p, d) for size, k, s, p, d
                 in zip(x4.shape[2:], kernel_size, stride, padding, dilation))
-    padded = pad(x4, ((0, 0), (0, 0)) + tuple(padding), value)
+    padded = pad(x4, ((0, 0), (0, 0)) + tuple(padding), value=value)
     for i in range(kernel_size[0]):
         for j in range(kernel_size[1]):
             yield i, j, padded[_window_slice(i, j, out, stride, dilation)]
@@ -340,7 +340,14 @@ def _conv_args(op, nd, x, weight, bias, stride, padding, dilation, groups):
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (``torch.nn.functional.conv2d``): x (N, C, H, W), weight
     (O, C/groups, kh, kw), bias (O,) or None; ``padding`` an int, a pair, 'valid' or
-    'same' (stride 1; the odd remainder goes after, as in PyTorch). Returns (N, O, OH, OW)."""
+    'same' (stride 1; the odd remainder goes after, as in PyTorch). Returns (N, O, OH, OW).
+
+    y[n, o, i, j] = b[o] + Σ_{c, p, q} w[o, c, p, q]·x[n, g(o)·C/G + c, s·i + d·p − pad, s·j + d·q − pad]
+    (a cross-correlation, as in every framework). Backward: dx is the transposed convolution
+    of dy with w, dw the correlation of x with dy, db = Σ dy; derivation in ``Convolution``
+    (help(minigrad.ops.conv.Convolution)). Paper: LeCun et al. 1989, "Backpropagation Applied
+    to Handwritten Zip Code Recognition".
+    """
     s, p, d = _conv_args("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
     return Convolution.apply(x, weight, bias, s, p, d, groups)
 
@@ -348,14 +355,24 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (``torch.nn.functional.conv1d``): x (N, C, L), weight (O, C/groups, k).
     ``padding`` as in conv2d, plus 'causal': d·(k−1) zeros before and none after, so
-    that y[t] depends on x[≤ t] only (WaveNet, TCN and TrellisNet layers)."""
+    that y[t] depends on x[≤ t] only (WaveNet, TCN and TrellisNet layers).
+
+    y[n, o, t] = b[o] + Σ_{c, k} w[o, c, k]·x[n, c, s·t + d·k − pad]. Backward: ``Convolution``
+    (help(minigrad.ops.conv.Convolution)). Paper: LeCun et al. 1989, "Backpropagation Applied
+    to Handwritten Zip Code Recognition"; causal padding: van den Oord et al. 2016, "WaveNet:
+    A Generative Model for Raw Audio".
+    """
     s, p, d = _conv_args("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
     return Convolution.apply(x, weight, bias, s, p, d, groups)
 
 
 def conv_nd(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """Convolution 1-D or 2-D by the rank of x: (N, C, L) → ``conv1d`` (``padding='causal'``
-    allowed), (N, C, H, W) → ``conv2d``."""
+    allowed), (N, C, H, W) → ``conv2d``.
+
+    Backward: ``Convolution`` (help(minigrad.ops.conv.Convolution)). Paper: LeCun et al.
+    1989, "Backpropagation Applied to Handwritten Zip Code Recognition". Not in PyTorch.
+    """
     if x.ndim == 3:
         return conv1d(x, weight, bias, stride, padding, dilation, groups)
     if x.ndim == 4:
@@ -368,7 +385,14 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """2-D transposed convolution (``torch.nn.functional.conv_transpose2d``): x (N, C_in, H, W),
     weight (C_in, C_out/groups, kh, kw); output size (H − 1)·s − 2·padding + d·(k − 1) +
     output_padding + 1 per axis (output_padding < stride or < dilation picks among the
-    input sizes that conv2d maps to H)."""
+    input sizes that conv2d maps to H).
+
+    y = conv2dᵀ(x): the adjoint of ``conv2d`` with the same weight, so
+    ⟨conv_transpose2d(x, w), z⟩ = ⟨x, conv2d(z, w)⟩; H_out = (H − 1)·s − 2·pad + d·(k − 1) +
+    output_padding + 1. Backward: ``ConvolutionTranspose``
+    (help(minigrad.ops.conv.ConvolutionTranspose)). Paper: Zeiler, Krishnan, Taylor & Fergus
+    2010, "Deconvolutional Networks".
+    """
     op = "conv_transpose2d"
     check_same_dtype(op, x, weight, bias)
     if x.ndim != 4 or weight.ndim != 4:

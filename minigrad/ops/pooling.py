@@ -267,14 +267,21 @@ def _output_size(op, x, nd, output_size):
 # ------------------------------------------------------------------ functional
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
     """2-D max pooling (``torch.nn.functional.max_pool2d``) of x (N, C, H, W); padding
-    counts as −∞ and must be at most half the (dilated) kernel."""
+    counts as −∞ and must be at most half the (dilated) kernel.
+
+    y[n, c, i, j] = max_{(p, q) ∈ window(i, j)} x[n, c, p, q];  dx = dy routed to the argmax
+    of each window (backward: ``MaxPool``, help(minigrad.ops.pooling.MaxPool)). Primitive.
+    """
     k, s, p, d = _pool_geometry("max_pool2d", x, 2, kernel_size, stride, padding, dilation,
                                 ceil_mode)
     return MaxPool.apply(x, k, s, p, d)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False):
-    """1-D max pooling (``torch.nn.functional.max_pool1d``) of x (N, C, L)."""
+    """1-D max pooling (``torch.nn.functional.max_pool1d``) of x (N, C, L).
+
+    y[n, c, i] = max_{t ∈ window(i)} x[n, c, t]; backward to the argmax (``MaxPool``).
+    """
     k, s, p, d = _pool_geometry("max_pool1d", x, 1, kernel_size, stride, padding, dilation,
                                 ceil_mode)
     return MaxPool.apply(x, k, s, p, d)
@@ -284,13 +291,20 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
                divisor_override=None):
     """2-D average pooling (``torch.nn.functional.avg_pool2d``) of x (N, C, H, W): zero
     padding counted in the divisor unless ``count_include_pad=False``; ``divisor_override``
-    replaces the divisor."""
+    replaces the divisor.
+
+    y[n, c, i, j] = (1/|window|) Σ_{(p, q) ∈ window(i, j)} x[n, c, p, q];  dx spreads dy/|window|
+    over each window (backward: ``AvgPool``, help(minigrad.ops.pooling.AvgPool)). Primitive.
+    """
     return _avg_pool("avg_pool2d", x, 2, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, divisor_override)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
-    """1-D average pooling (``torch.nn.functional.avg_pool1d``) of x (N, C, L)."""
+    """1-D average pooling (``torch.nn.functional.avg_pool1d``) of x (N, C, L).
+
+    y[n, c, i] = (1/k) Σ_{t ∈ window(i)} x[n, c, t]; backward dy/k over each window (``AvgPool``).
+    """
     return _avg_pool("avg_pool1d", x, 1, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None)
 
@@ -310,22 +324,36 @@ def _xp(x):
 
 def adaptive_avg_pool2d(x, output_size):
     """Average pooling to a fixed (OH, OW) (``torch.nn.functional.adaptive_avg_pool2d``);
-    an int means square, None keeps that axis."""
+    an int means square, None keeps that axis.
+
+    y[i, j] = mean of x over rows ⌊iH/OH⌋ … ⌈(i+1)H/OH⌉ − 1 and the same columns bin;
+    backward spreads dy evenly over each bin (``AdaptiveAvgPool``).
+    """
     return AdaptiveAvgPool.apply(x, _output_size("adaptive_avg_pool2d", x, 2, output_size))
 
 
 def adaptive_avg_pool1d(x, output_size):
-    """Average pooling of x (N, C, L) to a fixed length (``torch.nn.functional.adaptive_avg_pool1d``)."""
+    """Average pooling of x (N, C, L) to a fixed length (``torch.nn.functional.adaptive_avg_pool1d``).
+
+    y[i] = mean x[⌊iL/O⌋ : ⌈(i+1)L/O⌉]; backward spreads dy evenly over each bin (``AdaptiveAvgPool``).
+    """
     return AdaptiveAvgPool.apply(x, _output_size("adaptive_avg_pool1d", x, 1, output_size))
 
 
 def adaptive_max_pool2d(x, output_size):
-    """Max pooling to a fixed (OH, OW) (``torch.nn.functional.adaptive_max_pool2d``)."""
+    """Max pooling to a fixed (OH, OW) (``torch.nn.functional.adaptive_max_pool2d``).
+
+    y[i, j] = max of x over the bin ⌊iH/OH⌋ … ⌈(i+1)H/OH⌉ − 1 (rows) × the same for columns;
+    backward to each bin's argmax (``AdaptiveMaxPool``). No ``return_indices``.
+    """
     return AdaptiveMaxPool.apply(x, _output_size("adaptive_max_pool2d", x, 2, output_size))
 
 
 def adaptive_max_pool1d(x, output_size):
-    """Max pooling of x (N, C, L) to a fixed length (``torch.nn.functional.adaptive_max_pool1d``)."""
+    """Max pooling of x (N, C, L) to a fixed length (``torch.nn.functional.adaptive_max_pool1d``).
+
+    y[i] = max x[⌊iL/O⌋ : ⌈(i+1)L/O⌉]; backward to each bin's argmax (``AdaptiveMaxPool``).
+    """
     return AdaptiveMaxPool.apply(x, _output_size("adaptive_max_pool1d", x, 1, output_size))
 
 
@@ -343,7 +371,12 @@ def max_pool(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mode=
              output_size=None):
     """Max pooling of x (N, C, L) or (N, C, H, W), by rank: sliding windows when
     ``kernel_size`` is given, adaptive bins when ``output_size`` is, else global
-    (over all positions; keeps size-1 spatial axes)."""
+    (over all positions; keeps size-1 spatial axes).
+
+    y = max over each window / bin / all positions; see ``max_pool1d``, ``max_pool2d``,
+    ``adaptive_max_pool2d`` for the formulas and backward (a minigrad addition, not in PyTorch).
+    Primitive (no introducing paper).
+    """
     nd = _rank("max_pool", x)
     if kernel_size is not None:
         return (max_pool1d if nd == 1 else max_pool2d)(x, kernel_size, stride, padding,
@@ -354,7 +387,12 @@ def max_pool(x, kernel_size=None, stride=None, padding=0, dilation=1, ceil_mode=
 def avg_pool(x, kernel_size=None, stride=None, padding=0, ceil_mode=False,
              count_include_pad=True, output_size=None):
     """Average pooling of x (N, C, L) or (N, C, H, W), by rank: sliding windows when
-    ``kernel_size`` is given, adaptive bins when ``output_size`` is, else global."""
+    ``kernel_size`` is given, adaptive bins when ``output_size`` is, else global.
+
+    y = mean over each window / bin / all positions; see ``avg_pool1d``, ``avg_pool2d``,
+    ``adaptive_avg_pool2d`` for the formulas and backward (a minigrad addition, not in PyTorch).
+    Primitive (no introducing paper).
+    """
     nd = _rank("avg_pool", x)
     if kernel_size is not None:
         return (avg_pool1d if nd == 1 else avg_pool2d)(x, kernel_size, stride, padding,

@@ -39,7 +39,14 @@ class Dropout(Function):
 def dropout(x, p=0.5, training=True, generator=None):
     """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (training only).
     ``generator`` is a NumPy/CuPy ``Generator`` to draw the mask from (default: the backend's,
-    seeded by ``minigrad.manual_seed``)."""
+    seeded by ``minigrad.manual_seed``).
+
+    y = x ⊙ m/(1 − p), m ~ Bernoulli(1 − p) (``training=True``), y = x otherwise;
+    dx = dy ⊙ m/(1 − p) with the same mask (backward: ``Dropout``,
+    help(minigrad.ops.random.Dropout)). No ``inplace``; ``generator`` is an addition.
+    Paper: Srivastava, Hinton, Krizhevsky, Sutskever & Salakhutdinov 2014, "Dropout: A Simple
+    Way to Prevent Neural Networks from Overfitting".
+    """
     if not 0.0 <= p < 1.0:
         if p == 1.0:
             return x * 0.0
@@ -91,6 +98,36 @@ class HostGenerator:
 
     def permutation(self, x):
         return self._out(self.rng.permutation(x))
+
+
+class Generator(HostGenerator):
+    """PyTorch's ``torch.Generator``: ``minigrad.Generator().manual_seed(0)`` gives a generator
+    to pass as ``generator=`` to random ops, ``randperm``, ``random_split``, ``DataLoader``.
+
+    It draws with NumPy (``numpy.random.default_rng(seed)``; a ``HostGenerator``), so the
+    same seed gives the same draws on both backends; the streams differ from PyTorch's.
+    ``device`` ('cpu' or 'cuda') is where the draws are delivered (default: the backend of
+    the tensor they are used with)."""
+
+    def __init__(self, device=None):
+        backend = None
+        if device is not None:
+            from minigrad.ops.conversion import backend_for_device
+            backend = backend_for_device(device, "Generator").name
+        super().__init__(None, backend)
+        self._initial_seed = None
+
+    def manual_seed(self, seed):
+        """Reseed with ``seed`` (an int) and return the generator, as PyTorch."""
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"Generator.manual_seed: seed must be an int, got {seed!r}")
+        self.rng = numpy.random.default_rng(seed)
+        self._initial_seed = seed
+        return self
+
+    def initial_seed(self):
+        """The seed given to ``manual_seed`` (None until one is given)."""
+        return self._initial_seed
 
 
 def generator_on(backend, generator=None):

@@ -11,6 +11,7 @@ largest value, as in PyTorch. Finite differences need inputs away from ties.
 from collections import namedtuple
 
 from minigrad.autograd import Function
+from minigrad.ops._args import numpy_aliases
 from minigrad.backends import backend_of_array
 from minigrad.ops.elementwise import _refuse_complex
 from minigrad.ops.indexing import TakeAlongAxis
@@ -134,9 +135,12 @@ def _check_tensor(op, x):
 
 
 # ------------------------------------------------------------------ functional
+@numpy_aliases
 def sort(x, dim=-1, descending=False, stable=False):
-    """(values, indices) of x sorted along ``dim``. The sort is always stable (``stable``
-    is accepted for PyTorch's signature); dvalues is scattered back through the indices."""
+    """(values, indices) of x sorted along ``dim``: values = take_along_dim(x, indices) with
+    values ascending (``descending=True``: descending). The sort is always stable (``stable``
+    is accepted for PyTorch's signature). Backward: dx = dvalues scattered back through the
+    indices (``TakeAlongAxis``); indices are int64, not differentiable."""
     _check_tensor("sort", x)
 
     def run(x, d):
@@ -146,8 +150,11 @@ def sort(x, dim=-1, descending=False, stable=False):
     return _scalar_safe("sort", x, dim, run)
 
 
+@numpy_aliases
 def argsort(x, dim=-1, descending=False, stable=False):
-    """The indices that sort x along ``dim`` (stable; an integer tensor, not differentiable)."""
+    """The indices that sort x along ``dim``: take_along_dim(x, indices) = sort(x).values
+    (stable; an int64 tensor,
+    not differentiable, no backward)."""
     _check_tensor("argsort", x)
 
     def run(x, d):
@@ -155,9 +162,12 @@ def argsort(x, dim=-1, descending=False, stable=False):
     return _scalar_safe("argsort", x, dim, run)
 
 
+@numpy_aliases
 def topk(x, k, dim=-1, largest=True, sorted=True):  # noqa: A002
-    """(values, indices) of the k largest (``largest=False``: smallest) entries along ``dim``,
-    in sorted order (also with ``sorted=False``, where PyTorch promises no order)."""
+    """(values, indices) of the k largest (``largest=False``: smallest) entries along ``dim``:
+    values = the first k of sort(x, descending=largest), in sorted order (also with
+    ``sorted=False``, where PyTorch promises no order). Backward: dvalues scattered back to
+    ``indices`` (``TakeAlongAxis``)."""
     _check_tensor("topk", x)
 
     def run(x, d):
@@ -175,8 +185,11 @@ def _take_first(idx, k, axis):
     return idx[(slice(None),) * axis + (slice(0, k),)]
 
 
+@numpy_aliases
 def kthvalue(x, k, dim=-1, keepdim=False):
-    """(values, indices) of the k-th smallest entry along ``dim`` (k counts from 1)."""
+    """(values, indices) of the k-th smallest entry along ``dim`` (k counts from 1):
+    values = sort(x, dim).values[k − 1]; ``keepdim`` (default False) keeps ``dim`` with
+    size 1. Backward: dvalues goes to ``indices`` (``TakeAlongAxis``)."""
     _check_tensor("kthvalue", x)
 
     def run(x, d):
@@ -203,8 +216,10 @@ def _order_statistic(x, position, d, keepdim, result, nan_first):
     return result(values, indices)
 
 
+@numpy_aliases
 def median(x, dim=None, keepdim=False):
-    """The median along ``dim``: for an even count the LOWER of the two middle values, as in
+    """The median along ``dim``: m = sort(x).values[(n − 1) // 2], so for an even count n
+    the LOWER of the two middle values, as in
     PyTorch (not their mean). ``dim=None``: the median of all entries, one value; with a
     ``dim``: (values, indices). NaN anywhere in a slice makes its median NaN."""
     _check_tensor("median", x)
@@ -223,6 +238,7 @@ def median(x, dim=None, keepdim=False):
     return _scalar_safe("median", x, dim, run)
 
 
+@numpy_aliases
 def quantile(x, q, dim=None, keepdim=False, interpolation="linear"):
     """The q-th quantiles along ``dim`` (all entries when None), q in [0, 1] a number or a 1-D
     sequence/tensor (then the q axis comes first, as in PyTorch). With r = q (n − 1), 'linear'
@@ -291,22 +307,28 @@ def _ranks(rank, n, interpolation):
     return lo, hi, w
 
 
+@numpy_aliases
 def cumsum(x, dim):
-    """Cumulative sum along ``dim`` (integers and booleans sum in int64, as in PyTorch)."""
+    """Cumulative sum along ``dim``: y_i = Σ_{j≤i} x_j (integers and booleans sum in int64,
+    as in PyTorch). Backward: the Function ``Cumsum`` (dx_j = Σ_{i≥j} dy_i)."""
     _check_tensor("cumsum", x)
     return _scalar_safe("cumsum", x, dim, lambda x, d: Cumsum.apply(x, d))
 
 
+@numpy_aliases
 def cumprod(x, dim):
-    """Cumulative product along ``dim``; its gradient is exact with zeros in x (no division)."""
+    """Cumulative product along ``dim``: y_i = ∏_{j≤i} x_j. Backward: the Function
+    ``Cumprod``, exact with zeros in x (no division)."""
     _check_tensor("cumprod", x)
     _refuse_complex("cumprod", x)          # its backward has no conjugate
     return _scalar_safe("cumprod", x, dim, lambda x, d: Cumprod.apply(x, d))
 
 
+@numpy_aliases
 def cummax(x, dim):
-    """(values, indices): the running maximum along ``dim`` and where it was found (the
-    latest place on ties, as in PyTorch); the gradient goes to those places."""
+    """(values, indices): the running maximum along ``dim``, y_i = max_{j≤i} x_j, and where
+    it was found (the latest place on ties, as in PyTorch); backward: the gradient goes to
+    those places (``TakeAlongAxis``)."""
     _check_tensor("cummax", x)
 
     def run(x, d):

@@ -39,7 +39,8 @@ def _install():
     for name in ("exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "abs", "sin", "cos", "tanh",
                  "sigmoid", "erf", "clip", "clamp", "maximum", "minimum"):
         setattr(T, name, getattr(E, name))
-    for name in ("sum", "mean", "var", "std", "max", "min", "logsumexp", "argmax", "argmin"):
+    for name in ("sum", "mean", "var", "std", "max", "min", "logsumexp", "argmax", "argmin",
+                 "prod", "norm", "amax", "amin"):
         setattr(T, name, getattr(R, name))
     for name in ("reshape", "transpose", "permute", "expand", "broadcast_to", "squeeze",
                  "unsqueeze", "flatten", "flip", "roll"):
@@ -47,14 +48,20 @@ def _install():
     T.view = S.reshape
     T.matmul = L.matmul
     T.masked_fill = I.masked_fill
-    T.gather = lambda self, axis, index: I.take_along_axis(self, index, axis)
     T.index_select = I.index_select
     T.split = S.split
+    T.chunk = S.chunk
     T.pow = E.pow
     from minigrad.ops import sorting
     for name in ("sort", "argsort", "topk", "kthvalue", "median", "quantile", "cumsum", "cumprod",
                  "cummax"):
         setattr(T, name, getattr(sorting, name))
+    # math, comparison, indexing and in-place methods (x.eq, x // y, x.mm, x.exp_, x.scatter):
+    # each module lists its own in _tensor_methods()
+    from minigrad.ops import comparison as C
+    for module in (C, E, I, L):
+        for name, fn in module._tensor_methods().items():
+            setattr(T, name, fn)
 
 
 _install()

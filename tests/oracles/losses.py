@@ -84,6 +84,16 @@ def bce_with_logits(z, t, weight=None, reduction="mean", pos_weight=None):
     return _reduce(out, reduction)
 
 
+def binary_cross_entropy(p, t, weight=None, reduction="mean"):
+    out = np.empty(p.shape)
+    w = np.broadcast_to(np.ones(1) if weight is None else weight, p.shape)
+    for idx in np.ndindex(p.shape):
+        log_p = max(math.log(p[idx]), -100.0) if p[idx] > 0 else -100.0
+        log_q = max(math.log(1 - p[idx]), -100.0) if p[idx] < 1 else -100.0
+        out[idx] = -w[idx] * (t[idx] * log_p + (1 - t[idx]) * log_q)
+    return _reduce(out, reduction)
+
+
 def label_smoothing_ce(z, y, smoothing=0.1, reduction="mean"):
     k = z.shape[1]
     losses = []
@@ -192,6 +202,7 @@ def asymmetric_loss(z, y, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=1e-8, det
 
 ORACLES = {
     "cross_entropy": cross_entropy, "bce_with_logits": bce_with_logits,
+    "binary_cross_entropy": binary_cross_entropy,
     "label_smoothing_ce": label_smoothing_ce, "sigmoid_focal_loss": sigmoid_focal_loss,
     "softmax_focal_loss": softmax_focal_loss, "kl_div_loss": kl_div_loss,
     "hinge_loss": hinge_loss, "crammer_singer_hinge_loss": crammer_singer_hinge_loss,

@@ -36,7 +36,8 @@ def reduce_array(xp, loss, reduction):
     if reduction == "none":
         return loss
     total = loss.sum()          # a NumPy scalar on the CPU, like the Sum op's output
-    return total / loss.size if reduction == "mean" else total
+    count = loss.numel() if hasattr(loss, "numel") else loss.size   # a Tensor or an array
+    return total / count if reduction == "mean" else total
 
 
 def reduction_grad(xp, g, shape, reduction):

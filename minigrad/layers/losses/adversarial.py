@@ -69,7 +69,11 @@ def pgd_adversarial_loss(model, x, y, eps=8 / 255, alpha=None, steps=10, attack=
     10 steps, random start for PGD and none for FGSM (``random_start=None``). x_adv is a constant of
     the parameter update (the attack runs off the training tape, parameters frozen), so
     ∂L/∂θ is the CE gradient at x_adv. ``attack_model`` (default ``model``) is the network
-    the attack differentiates, ``x_adv`` a precomputed adversarial batch."""
+    the attack differentiates, ``x_adv`` a precomputed adversarial batch.
+
+    Paper: Madry, Makelov, Schmidt, Tsipras & Vladu 2018, "Towards Deep Learning Models
+    Resistant to Adversarial Attacks".
+    """
     op = "pgd_adversarial_loss"
     check_reduction(op, reduction)
     check_floating(op, x=x)
@@ -92,7 +96,11 @@ def trades_loss(model, x, y, beta=6.0, eps=0.031, alpha=0.007, steps=10, random_
     α = 0.007, 10 steps, clipped to [0, 1] (the official ``trades_loss``; the attack runs
     with the model in eval mode). The KL is differentiated in both branches — the natural
     one is not detached, as in the official code — and computed from log-softmaxes instead
-    of log(softmax + 1e-12). x_adv is a constant. 'none' gives the per-sample losses."""
+    of log(softmax + 1e-12). x_adv is a constant. 'none' gives the per-sample losses.
+
+    Paper: Zhang et al. 2019, "Theoretically Principled Trade-off between Robustness and
+    Accuracy".
+    """
     op = "trades_loss"
     check_reduction(op, reduction)
     check_floating(op, x=x)
@@ -125,7 +133,11 @@ def vat_loss(model, x, eps=8.0, xi=1e-6, power_iterations=1, r_adv=None, generat
     ZCA ≈ 6–8, SVHN ≈ 2.5–3.5). The clean distribution and r_adv are constants; the total
     loss is L_sup + α·LDS (α = 1), and VAT+EntMin adds ``entropy_loss`` on unlabelled data.
     'mean' averages over the batch; ``attack_model`` (default ``model``) computes the clean
-    distribution and r_adv."""
+    distribution and r_adv.
+
+    Paper: Miyato, Maeda, Koyama & Ishii 2018, "Virtual Adversarial Training: A
+    Regularization Method for Supervised and Semi-Supervised Learning".
+    """
     op = "vat_loss"
     check_reduction(op, reduction)
     check_floating(op, x=x)
@@ -152,7 +164,12 @@ def vat_loss(model, x, eps=8.0, xi=1e-6, power_iterations=1, r_adv=None, generat
 
 # ------------------------------------------------------------------ Modules
 class PGDAdversarialLoss(LossModule):
-    """Adversarial-training CE Module: ``forward(model, x, y)``."""
+    """Adversarial-training CE Module: ``forward(model, x, y)``.
+
+    ℓ = CE(f(x + δ*), y), δ* = PGD argmax_{‖δ‖∞ ≤ ε} CE(f(x + δ), y) (see ``F.pgd_adversarial_loss``).
+    Paper: Madry, Makelov, Schmidt, Tsipras & Vladu 2018, "Towards Deep Learning Models
+    Resistant to Adversarial Attacks".
+    """
 
     def __init__(self, eps=8 / 255, alpha=None, steps=10, attack="pgd_linf", random_start=None,
                  clamp=(0.0, 1.0), clean_weight=0.0, reduction="mean"):
@@ -167,7 +184,11 @@ class PGDAdversarialLoss(LossModule):
 
 
 class TRADESLoss(LossModule):
-    """TRADES Module (β = 6, ε = 0.031, α = 0.007, 10 steps): ``forward(model, x, y)``."""
+    """TRADES Module (β = 6, ε = 0.031, α = 0.007, 10 steps): ``forward(model, x, y)``.
+
+    ℓ = CE(f(x), y) + β·KL(f(x) ‖ f(x_adv)) (see ``F.trades_loss``). Paper: Zhang et al.
+    2019, "Theoretically Principled Trade-off between Robustness and Accuracy".
+    """
 
     def __init__(self, beta=6.0, eps=0.031, alpha=0.007, steps=10, random_start=0.001,
                  clamp=(0.0, 1.0), reduction="mean"):
@@ -181,7 +202,12 @@ class TRADESLoss(LossModule):
 
 
 class VATLoss(LossModule):
-    """VAT's LDS Module (ε = 8, ξ = 1e-6, K = 1): ``forward(model, x)``."""
+    """VAT's LDS Module (ε = 8, ξ = 1e-6, K = 1): ``forward(model, x)``.
+
+    LDS = KL(p(y|x) ‖ p(y|x + r_adv)) (see ``F.vat_loss``). Paper: Miyato, Maeda, Koyama &
+    Ishii 2018, "Virtual Adversarial Training: A Regularization Method for Supervised and
+    Semi-Supervised Learning".
+    """
 
     def __init__(self, eps=8.0, xi=1e-6, power_iterations=1, reduction="mean"):
         super().__init__(reduction)

@@ -46,7 +46,10 @@ def _iou_parts(boxes1, boxes2, eps):
 
 def iou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
     """IoU loss 1 − I/(U + eps), I = [min(x2, x2ᵍ) − max(x1, x1ᵍ)]₊·[min(y2, y2ᵍ) − max(y1, y1ᵍ)]₊,
-    U = A + Aᵍ − I. Quotient-rule gradient through I and U; none for disjoint boxes."""
+    U = A + Aᵍ − I. Quotient-rule gradient through I and U; none for disjoint boxes.
+
+    Paper: Yu, Jiang, Wang, Cao & Huang 2016, "UnitBox: An Advanced Object Detection Network".
+    """
     _check("iou_loss", boxes1, boxes2, reduction)
     iou = _iou_parts(boxes1, boxes2, eps)[0]
     return reduce(1.0 - iou, reduction, "iou_loss")
@@ -54,7 +57,11 @@ def iou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
 
 def giou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
     """Generalized IoU loss (torchvision ``generalized_box_iou_loss``):
-    1 − IoU + (C − U)/(C + eps), C = area of the smallest enclosing box (min/max of corners)."""
+    1 − IoU + (C − U)/(C + eps), C = area of the smallest enclosing box (min/max of corners).
+
+    Paper: Rezatofighi et al. 2019, "Generalized Intersection over Union: A Metric and A Loss
+    for Bounding Box Regression".
+    """
     _check("giou_loss", boxes1, boxes2, reduction)
     iou, union, (x1, y1, x2, y2), (gx1, gy1, gx2, gy2) = _iou_parts(boxes1, boxes2, eps)
     area_c = (maximum(x2, gx2) - minimum(x1, gx1)) * (maximum(y2, gy2) - minimum(y1, gy1))
@@ -73,7 +80,11 @@ def _diou(boxes1, boxes2, eps):
 def diou_loss(boxes1, boxes2, reduction="none", eps=1e-7):
     """Distance-IoU loss (torchvision ``distance_box_iou_loss``): 1 − IoU + ρ²/c², ρ = distance
     of the box centres, c² = squared diagonal of the enclosing box (+ eps). Smooth in the
-    centres, so it moves even disjoint boxes. (DIoU-NMS is inference-only.)"""
+    centres, so it moves even disjoint boxes. (DIoU-NMS is inference-only.)
+
+    Paper: Zheng et al. 2020, "Distance-IoU Loss: Faster and Better Learning for Bounding Box
+    Regression".
+    """
     _check("diou_loss", boxes1, boxes2, reduction)
     return reduce(_diou(boxes1, boxes2, eps)[0], reduction, "diou_loss")
 
@@ -118,7 +129,11 @@ def ciou_loss(boxes1, boxes2, reduction="none", eps=1e-7, paper_gradient=False):
     """Complete-IoU loss (torchvision ``complete_box_iou_loss``): L_DIoU + α·v with
         v = (4/π²)·(atan(wᵍ/hᵍ) − atan(w/h))²,   α = v/((1 − IoU) + v + eps)
     where α is a constant (computed without gradient, as torchvision and the paper do).
-    ``paper_gradient=True`` applies the paper's rule to ∂v/∂(w, h) (see ``AspectAngle``)."""
+    ``paper_gradient=True`` applies the paper's rule to ∂v/∂(w, h) (see ``AspectAngle``).
+
+    Paper: Zheng et al. 2020, "Distance-IoU Loss: Faster and Better Learning for Bounding Box
+    Regression".
+    """
     return _ciou(boxes1, boxes2, reduction, eps, paper_gradient, None)
 
 
@@ -152,7 +167,10 @@ complete_box_iou_loss = ciou_loss
 
 # ------------------------------------------------------------------ Modules
 class IoULoss(LossModule):
-    """IoU loss Module (reduction 'mean')."""
+    """IoU loss Module (reduction 'mean'): ℓ = 1 − I/(U + eps) (see ``F.iou_loss``).
+
+    Paper: Yu, Jiang, Wang, Cao & Huang 2016, "UnitBox: An Advanced Object Detection Network".
+    """
 
     def __init__(self, eps=1e-7, reduction="mean"):
         super().__init__(reduction)
@@ -163,21 +181,33 @@ class IoULoss(LossModule):
 
 
 class GIoULoss(IoULoss):
-    """GIoU loss Module (reduction 'mean')."""
+    """GIoU loss Module (reduction 'mean'): ℓ = 1 − IoU + (C − U)/C (see ``F.giou_loss``).
+
+    Paper: Rezatofighi et al. 2019, "Generalized Intersection over Union: A Metric and A Loss
+    for Bounding Box Regression".
+    """
 
     def forward(self, boxes1, boxes2):
         return giou_loss(boxes1, boxes2, self.reduction, self.eps)
 
 
 class DIoULoss(IoULoss):
-    """DIoU loss Module (reduction 'mean')."""
+    """DIoU loss Module (reduction 'mean'): ℓ = 1 − IoU + ρ²/c² (see ``F.diou_loss``).
+
+    Paper: Zheng et al. 2020, "Distance-IoU Loss: Faster and Better Learning for Bounding Box
+    Regression".
+    """
 
     def forward(self, boxes1, boxes2):
         return diou_loss(boxes1, boxes2, self.reduction, self.eps)
 
 
 class CIoULoss(LossModule):
-    """CIoU loss Module (reduction 'mean'; ``paper_gradient`` for the paper's ∂v rule)."""
+    """CIoU loss Module (reduction 'mean'; ``paper_gradient`` for the paper's ∂v rule).
+
+    ℓ = 1 − IoU + ρ²/c² + α·v (see ``F.ciou_loss``). Paper: Zheng et al. 2020, "Distance-IoU
+    Loss: Faster and Better Learning for Bounding Box Regression".
+    """
 
     def __init__(self, eps=1e-7, paper_gradient=False, reduction="mean"):
         super().__init__(reduction)

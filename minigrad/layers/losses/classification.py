@@ -24,7 +24,7 @@ from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
 __all__ = ["cross_entropy", "nll_loss", "bce_with_logits", "binary_cross_entropy_with_logits",
-           "label_smoothing_ce", "kl_div_loss", "kl_div", "temperature_scaling",
+           "binary_cross_entropy", "BCELoss", "label_smoothing_ce", "kl_div_loss", "kl_div", "temperature_scaling",
            "expected_calibration_error", "mixup_loss", "entropy_loss",
            "CrossEntropyLoss", "NLLLoss", "BCEWithLogitsLoss", "LabelSmoothingCrossEntropy",
            "KLDivLoss", "TemperatureScaling", "MixupLoss", "EntropyLoss"]
@@ -138,13 +138,18 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``weight`` (C,) weights the classes; with hard targets 'mean' divides by the summed
     weights of the kept targets (PyTorch's convention), with soft targets by the number of
     rows. ``label_smoothing`` ε mixes the target with the uniform distribution:
-    t ← (1 − ε)·t + ε/C (Szegedy et al. 2016; "Towards Understanding Label Smoothing").
+    t ← (1 − ε)·t + ε/C (Szegedy et al. 2016, "Rethinking the Inception Architecture for
+    Computer Vision"; analysed in Xu et al. 2020, "Towards Understanding Label Smoothing").
 
         ℓ_n = −Σ_c T_nc log softmax(z_n)_c,   ∂ℓ_n/∂z_n = (Σ_c T_nc)·softmax(z_n) − T_n
 
     (see ``CrossEntropyHard``/``CrossEntropySoft`` for the derivation). A batch where
     every target is ignored gives loss 0 and zero gradients with 'mean' (PyTorch: NaN).
     Per-sample weights: ``(cross_entropy(z, y, reduction='none') * w).sum() / w.sum()``.
+
+    Paper (softmax outputs trained by cross-entropy): Bridle 1990, "Probabilistic
+    Interpretation of Feedforward Classification Network Outputs, with Relationships to
+    Statistical Pattern Recognition".
     """
     op = "cross_entropy"
     check_reduction(op, reduction)
@@ -262,7 +267,11 @@ def bce_with_logits(input, target, weight=None, reduction="mean", pos_weight=Non
     ℓ = −[w₊·t·log σ(z) + (1 − t)·log(1 − σ(z))], computed in the softplus form.
     ``pos_weight`` w₊ broadcasts over the class axis (the last), ``weight`` over ℓ.
     The margin form with y ∈ {±1}, log(1 + e^(−y·f)), is this loss with t = (y + 1)/2.
-    Gradient: ∂ℓ/∂z = (w₊t + 1 − t)σ(z) − w₊t (derivation in ``BCEWithLogits``)."""
+    Gradient: ∂ℓ/∂z = (w₊t + 1 − t)σ(z) − w₊t (derivation in ``BCEWithLogits``).
+
+    ``bce_with_logits(input, target, weight=None, reduction='mean', pos_weight=None)``.
+    Paper (logistic regression): Cox 1958, "The Regression Analysis of Binary Sequences".
+    """
     op = "bce_with_logits"
     check_reduction(op, reduction)
     check_floating(op, input=input)
@@ -278,13 +287,101 @@ def bce_with_logits(input, target, weight=None, reduction="mean", pos_weight=Non
 binary_cross_entropy_with_logits = bce_with_logits
 
 
+class BinaryCrossEntropy(Function):
+    """Binary cross-entropy on probabilities p ∈ [0, 1] with targets t ∈ [0, 1] and an
+    optional per-element weight w (PyTorch's ``binary_cross_entropy``):
+
+        ℓ = −w·[t·max(log p, −100) + (1 − t)·max(log(1 − p), −100)]
+
+    The logs are clamped at −100 as PyTorch does, so p = 0 or 1 gives a finite loss (≤ 100·w)
+    instead of inf. Backward (d log p/dp = 1/p, d log(1 − p)/dp = −1/(1 − p)):
+
+        ∂ℓ/∂p = w·(−t/p + (1 − t)/(1 − p)) = w·(p − t) / (p(1 − p)),
+
+    written, as in PyTorch, as w·(p − t)/max(p(1 − p), 1e-12) (finite at p ∈ {0, 1}; it is
+    the derivative of the clamped loss wherever the clamps are inactive);
+        ∂ℓ/∂t = −w·[max(log p, −100) − max(log(1 − p), −100)].
+    ``differentiable_forward``: second derivatives differentiate this forward."""
+    differentiable_forward = True
+
+    @staticmethod
+    def forward(ctx, p, t, weight, reduction):
+        xp = ctx.xp
+        t = t.astype(p.dtype, copy=False)
+        log_p, log_q = _clamped_log(xp, p), _clamped_log(xp, 1 - p)
+        loss = -(t * log_p + (1 - t) * log_q)
+        if weight is not None:
+            loss = loss * weight.astype(p.dtype)
+        ctx.save_for_backward(p, t)
+        ctx.weight, ctx.reduction, ctx.shape = weight, reduction, loss.shape
+        return reduce_array(xp, loss, reduction)
+
+    @staticmethod
+    def backward(ctx, gy):
+        xp = ctx.xp
+        p, t = ctx.saved_tensors
+        g = reduction_grad(xp, gy, ctx.shape, ctx.reduction)
+        if ctx.weight is not None:
+            g = g * ctx.weight.astype(p.dtype)
+        dp = g * (p - t) / xp.maximum(p * (1 - p), 1e-12)
+        dt = None
+        if ctx.needs_input_grad[1]:
+            dt = -g * (_clamped_log(xp, p) - _clamped_log(xp, 1 - p))
+        return dp, dt
+
+
+def _clamped_log(xp, a):
+    """max(log a, −100) without evaluating log 0 (no divide-by-zero warning)."""
+    positive = a > 0
+    return xp.maximum(xp.where(positive, xp.log(xp.where(positive, a, 1)), -100.0), -100.0)
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """Binary cross-entropy on probabilities (``torch.nn.functional.binary_cross_entropy
+    (input, target, weight=None, reduction='mean')``), elementwise over any shape:
+
+        ℓ = −w·[t·log p + (1 − t)·log(1 − p)],   each log clamped at −100 as in PyTorch
+
+    ``input`` p must lie in [0, 1] (checked: a RuntimeError otherwise, as in PyTorch);
+    ``target`` t has p's shape; ``weight`` w broadcasts to it. 'mean' averages over every
+    element. Backward: ∂ℓ/∂p = w·(p − t)/max(p(1 − p), 1e-12), ∂ℓ/∂t = −w·(log p − log(1 − p))
+    (derivation in ``BinaryCrossEntropy``). Prefer ``binary_cross_entropy_with_logits`` on
+    logits: it never rounds σ(z) to 0 or 1. Paper: the logistic log-loss (Cox 1958, "The
+    Regression Analysis of Binary Sequences")."""
+    op = "binary_cross_entropy"
+    check_reduction(op, reduction)
+    check_floating(op, input=input)
+    t = target if isinstance(target, Tensor) else const(target, input)
+    check_same_shape(op, input, t)
+    if t.dtype.kind not in "fiub":
+        raise TypeError(f"{op}: target must be numeric, got {t.dtype}")
+    x = input.data
+    if x.size and not bool(((x >= 0) & (x <= 1)).all()):
+        raise RuntimeError(f"{op}: all elements of input (shape {tuple(input.shape)}) should be "
+                           "between 0 and 1 (pass probabilities, e.g. a sigmoid's output, or "
+                           "use binary_cross_entropy_with_logits on logits)")
+    w = None
+    if weight is not None:
+        w = const(weight, input).data
+        try:
+            w = xp_of(input).broadcast_to(w, tuple(input.shape))
+        except ValueError:
+            raise ValueError(f"{op}: weight of shape {tuple(w.shape)} does not broadcast to "
+                             f"the input's shape {tuple(input.shape)}") from None
+    return BinaryCrossEntropy.apply(input, t, w, reduction)
+
+
 # ------------------------------------------------------------------ label smoothing
 def label_smoothing_ce(input, target, smoothing=0.1, reduction="mean"):
     """Label-smoothing cross-entropy ("Towards Understanding Label Smoothing"; timm's
     ``LabelSmoothingCrossEntropy``): the target becomes q_ε = (1 − ε)·onehot(y) + ε/K and
     L = −Σ_k q_ε,k log p_k, so ∂L/∂z = p − q_ε. ε = 0.1 by default. This is
     ``cross_entropy(input, target, label_smoothing=ε)``; the two-stage schedule (TSLA:
-    ε for the first epochs, then 0) lives in ``LabelSmoothingCrossEntropy``."""
+    ε for the first epochs, then 0) lives in ``LabelSmoothingCrossEntropy``.
+
+    Paper: Szegedy, Vanhoucke, Ioffe, Shlens & Wojna 2016, "Rethinking the Inception
+    Architecture for Computer Vision".
+    """
     check_floating("label_smoothing_ce", input=input)
     return cross_entropy(input, target, reduction=reduction, label_smoothing=smoothing)
 
@@ -341,7 +438,10 @@ def kl_div_loss(input, target, reduction="mean", log_target=False):
     ``F.kl_div``. Reductions: 'mean' (over every element, PyTorch's default), 'batchmean'
     (sum / batch size: the actual KL per sample, what distillation wants), 'sum', 'none'.
     For q = softmax(z) and a fixed t with Σt = 1 the gradient w.r.t. z is q − t.
-    Derivation of the pointwise gradients in ``KLDiv``."""
+    Derivation of the pointwise gradients in ``KLDiv``.
+
+    Paper: Kullback & Leibler 1951, "On Information and Sufficiency".
+    """
     op = "kl_div_loss"
     check_reduction(op, reduction, ("mean", "batchmean", "sum", "none"))
     check_floating(op, input=input)
@@ -360,7 +460,10 @@ def temperature_scaling(logits, target, temperature, reduction="mean"):
     network (so the logits) stays frozen — pass detached logits.
         ∂/∂T CE(z/T, y) = Σ_k (softmax(z/T)_k − q_k)·(−z_k/T²)
     (the CE gradient (p − q) chained through z/T). ``TemperatureScaling`` parameterises
-    T = eᵗ (so dt = T·dT) and fits it; ``expected_calibration_error`` measures the result."""
+    T = eᵗ (so dt = T·dT) and fits it; ``expected_calibration_error`` measures the result.
+
+    Paper: Guo, Pleiss, Sun & Weinberger 2017, "On Calibration of Modern Neural Networks".
+    """
     check_floating("temperature_scaling", logits=logits)
     return cross_entropy(logits / scalar_param(temperature, logits), target, reduction=reduction)
 
@@ -369,7 +472,11 @@ def expected_calibration_error(probs, labels, n_bins=15):
     """Expected calibration error (Guo et al. 2017), a metric with no gradient:
     ECE = Σ_m (|B_m|/n)·|acc(B_m) − conf(B_m)| over ``n_bins`` equal-width confidence bins
     (lo, hi] of the top-class probability. ``probs`` (N, C) are probabilities (apply a
-    softmax to logits first); returns a Python float."""
+    softmax to logits first); returns a Python float.
+
+    Paper: Naeini, Cooper & Hauskrecht 2015, "Obtaining Well Calibrated Probabilities Using
+    Bayesian Binning".
+    """
     import numpy
     p = probs.numpy() if isinstance(probs, Tensor) else numpy.asarray(
         probs.get() if hasattr(probs, "get") else probs)
@@ -394,7 +501,10 @@ def mixup_loss(input, target_a, target_b, lam, reduction="mean", label_smoothing
     """Mixup/CutMix loss: the soft-target CE with ỹ = λ·y_a + (1 − λ)·y_b, which for hard
     labels is λ·CE(z, y_a) + (1 − λ)·CE(z, y_b) (CE is linear in the target).
     ∂/∂z = p − ỹ; λ, the permutation and the box are constants. Make the batch with
-    ``minigrad.training.mixup`` or ``minigrad.training.cutmix`` (both return x̃, y_a, y_b, λ)."""
+    ``minigrad.training.mixup`` or ``minigrad.training.cutmix`` (both return x̃, y_a, y_b, λ).
+
+    Paper: Zhang, Cisse, Dauphin & Lopez-Paz 2018, "mixup: Beyond Empirical Risk Minimization".
+    """
     check_floating("mixup_loss", input=input)
     lam = float(lam)
     kw = dict(reduction=reduction, label_smoothing=label_smoothing)
@@ -407,7 +517,10 @@ def entropy_loss(input, activation="softmax", reduction="mean"):
     with a negative weight). Softmax over axis 1: H = −Σ_c p_c log p_c, computed from
     log_softmax, with ∂H/∂z = −p ⊙ (log p + H). Sigmoid (per label, summed over axis 1):
     H = −p log p − (1 − p) log(1 − p) = softplus(z) − z·σ(z), with ∂H/∂z = −z·σ(z)(1 − σ(z)).
-    'none' gives one entropy per sample (and position)."""
+    'none' gives one entropy per sample (and position).
+
+    Primitive (Shannon entropy; no introducing paper).
+    """
     op = "entropy_loss"
     check_reduction(op, reduction)
     check_floating(op, input=input)
@@ -425,7 +538,14 @@ def entropy_loss(input, activation="softmax", reduction="mean"):
 
 # ------------------------------------------------------------------ Modules
 class CrossEntropyLoss(LossModule):
-    """``nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)``."""
+    """``nn.CrossEntropyLoss(weight=None, ignore_index=-100, reduction='mean', label_smoothing=0.0)``.
+
+    ℓ_n = −Σ_c T_nc log softmax(z_n)_c,  ∂ℓ_n/∂z_n = softmax(z_n)·Σ_c T_nc − T_n; backward
+    ``CrossEntropyHard`` / ``CrossEntropySoft`` (see ``F.cross_entropy``).
+    Paper (softmax outputs trained by cross-entropy): Bridle 1990, "Probabilistic
+    Interpretation of Feedforward Classification Network Outputs, with Relationships to
+    Statistical Pattern Recognition".
+    """
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
@@ -438,7 +558,10 @@ class CrossEntropyLoss(LossModule):
 
 
 class NLLLoss(LossModule):
-    """``nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')`` on log-probabilities."""
+    """``nn.NLLLoss(weight=None, ignore_index=-100, reduction='mean')`` on log-probabilities.
+
+    ℓ_n = −w_{y_n}·x_{n, y_n},  ∂ℓ_n/∂x_{n, y_n} = −w_{y_n} (see ``F.nll_loss``).
+    """
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
@@ -450,7 +573,11 @@ class NLLLoss(LossModule):
 
 
 class BCEWithLogitsLoss(LossModule):
-    """``nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)``."""
+    """``nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None)``.
+
+    ℓ = −[w₊·t·log σ(z) + (1 − t)·log(1 − σ(z))]; backward ``BCEWithLogits`` (see
+    ``F.bce_with_logits``). Paper: Cox 1958, "The Regression Analysis of Binary Sequences".
+    """
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
@@ -461,10 +588,36 @@ class BCEWithLogitsLoss(LossModule):
         return bce_with_logits(input, target, self.weight, self.reduction, self.pos_weight)
 
 
+class BCELoss(LossModule):
+    """``nn.BCELoss(weight=None, size_average=None, reduce=None, reduction='mean')``:
+    binary cross-entropy on probabilities, ℓ = −w·[t·log p + (1 − t)·log(1 − p)] with each
+    log clamped at −100 as in PyTorch (``F.binary_cross_entropy``; backward: the Function
+    ``BinaryCrossEntropy``). ``size_average``/``reduce`` are PyTorch's deprecated switches,
+    mapped to ``reduction`` the same way ('none' if reduce is False, else 'sum' if
+    size_average is False, else 'mean'). The logistic log-loss: Cox 1958, "The Regression
+    Analysis of Binary Sequences"."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        if size_average is not None or reduce is not None:
+            reduction = ("none" if reduce is False else
+                         "sum" if size_average is False else "mean")
+        super().__init__(reduction)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return binary_cross_entropy(input, target, self.weight, self.reduction)
+
+
 class LabelSmoothingCrossEntropy(LossModule):
     """Label-smoothing CE with ε = ``smoothing``; with ``two_stage_epoch`` T₁ it is TSLA
     (Two-Stage LAbel smoothing): ε for epochs < T₁, then plain CE. Call ``set_epoch(e)``
-    at the start of each epoch."""
+    at the start of each epoch.
+
+    q = (1 − ε)·onehot(y) + ε/K,  ℓ = −Σ_k q_k log p_k,  ∂ℓ/∂z = p − q.
+    Papers: Szegedy, Vanhoucke, Ioffe, Shlens & Wojna 2016, "Rethinking the Inception
+    Architecture for Computer Vision"; TSLA: Xu et al. 2020, "Towards Understanding Label
+    Smoothing".
+    """
 
     def __init__(self, smoothing=0.1, two_stage_epoch=None, reduction="mean"):
         super().__init__(reduction)
@@ -499,7 +652,10 @@ class TemperatureScaling(LossModule):
     initialised at T = 1.5 as in gpleiss/temperature_scaling). ``forward(logits)`` returns
     the calibrated logits z/T; ``loss(logits, labels)`` the NLL to minimise over T; ``fit``
     minimises it directly: CE(β·z) is convex in β = 1/T (its second derivative is the
-    variance of z under softmax(βz)), so a safeguarded Newton iteration on β converges."""
+    variance of z under softmax(βz)), so a safeguarded Newton iteration on β converges.
+
+    Paper: Guo, Pleiss, Sun & Weinberger 2017, "On Calibration of Modern Neural Networks".
+    """
 
     def __init__(self, init_temperature=1.5):
         super().__init__("mean")
@@ -549,7 +705,11 @@ class TemperatureScaling(LossModule):
 
 
 class MixupLoss(LossModule):
-    """λ·CE(z, y_a) + (1 − λ)·CE(z, y_b); ``forward(input, target_a, target_b, lam)``."""
+    """λ·CE(z, y_a) + (1 − λ)·CE(z, y_b); ``forward(input, target_a, target_b, lam)``.
+
+    ℓ = λ·CE(z, y_a) + (1 − λ)·CE(z, y_b), ∂ℓ/∂z = p − ỹ (see ``F.mixup_loss``).
+    Paper: Zhang, Cisse, Dauphin & Lopez-Paz 2018, "mixup: Beyond Empirical Risk Minimization".
+    """
 
     def __init__(self, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
@@ -560,7 +720,7 @@ class MixupLoss(LossModule):
 
 
 class EntropyLoss(LossModule):
-    """Prediction entropy (softmax or sigmoid) of logits."""
+    """Prediction entropy (softmax or sigmoid) of logits: H = −Σ_c p_c log p_c (see ``F.entropy_loss``)."""
 
     def __init__(self, activation="softmax", reduction="mean"):
         super().__init__(reduction)
@@ -609,6 +769,19 @@ def _register_all():
                                     pos_weight=r.random(3) + 0.5, weight=r.random((4, 3)),
                                     reduction="sum"),
                                Case(n(r, 5), r.random(5), reduction="none")])
+    # the probability form of L002: PyTorch's name, no catalog row of its own (L002 is
+    # bce_with_logits)
+    register(binary_cross_entropy, kind="loss", catalog_id=None, module=BCELoss,
+             papers=["The Regression Analysis of Binary Sequences",
+                     "Loss Functions and Metrics in Deep Learning"],
+             inputs=lambda r: [Case(r.uniform(0.05, 0.95, (4, 3)), r.random((4, 3))),
+                               Case(r.uniform(0.05, 0.95, (4, 3)),
+                                    r.integers(0, 2, (4, 3)).astype(float), wrt=(0,),
+                                    weight=r.random((4, 3)) + 0.5, reduction="sum"),
+                               Case(r.uniform(0.05, 0.95, 5), r.random(5), r.random(5) + 0.5,
+                                    wrt=(0, 1), reduction="none"),
+                               Case(r.uniform(0.05, 0.95, (3, 2)), r.random((3, 2)), wrt=(0,),
+                                    weight=r.random(2) + 0.5)])
     register(label_smoothing_ce, kind="loss", catalog_id="L003", module=LabelSmoothingCrossEntropy,
              papers=["Towards Understanding Label Smoothing",
                      "MaxSup: Overcoming Representation Collapse in Label Smoothing",

@@ -57,7 +57,11 @@ def info_nce_loss(query, positive_key, negative_keys=None, temperature=0.5, redu
 
     ``top_k``: keep only the k hardest (most similar) negatives in the denominator (the
     hardness-aware variant); the selection is constant. Backward: softmax weights (p − q)/τ
-    through the similarities and the normalisation."""
+    through the similarities and the normalisation.
+
+    Paper: van den Oord, Li & Vinyals 2018, "Representation Learning with Contrastive
+    Predictive Coding".
+    """
     op = "info_nce_loss"
     check_reduction(op, reduction)
     check_floating(op, query=query, positive_key=positive_key, negative_keys=negative_keys)
@@ -100,7 +104,12 @@ def info_nce_loss(query, positive_key, negative_keys=None, temperature=0.5, redu
 
 
 def nt_xent_loss(z1, z2, temperature=0.5, reduction="mean"):
-    """NT-Xent (SimCLR): ``info_nce_loss(z1, z2, temperature=τ)``."""
+    """NT-Xent (SimCLR): ``info_nce_loss(z1, z2, temperature=τ)``.
+
+    ℓ_i = −log(exp(sim(z_i, z_j)/τ) / Σ_{k≠i} exp(sim(z_i, z_k)/τ)) over the 2N views;
+    backward: see ``F.info_nce_loss``. Paper: Chen, Kornblith, Norouzi & Hinton 2020, "A
+    Simple Framework for Contrastive Learning of Visual Representations".
+    """
     return info_nce_loss(z1, z2, None, temperature, reduction)
 
 
@@ -111,7 +120,11 @@ def clip_loss(image_features, text_features, logit_scale, reduction="mean",
         logits = e^t·Î·Êᵀ,   L = ½(CE(logits, diag) + CE(logitsᵀ, diag)),
     t = ``logit_scale`` (learnable, init log(1/0.07)), e^t clamped at ``max_logit_scale`` = 100
     (the clamp gives t zero gradient when saturated). Backward: the CE gradients along both
-    axes; ∂L/∂t = Σ ∂L/∂logits ⊙ logits. 'none' gives ½(ℓ_img,i + ℓ_txt,i) per pair."""
+    axes; ∂L/∂t = Σ ∂L/∂logits ⊙ logits. 'none' gives ½(ℓ_img,i + ℓ_txt,i) per pair.
+
+    Paper: Radford et al. 2021, "Learning Transferable Visual Models From Natural Language
+    Supervision".
+    """
     op = "clip_loss"
     check_reduction(op, reduction)
     check_floating(op, image_features=image_features, text_features=text_features)
@@ -136,7 +149,10 @@ def supcon_loss(features, labels=None, temperature=0.07, base_temperature=0.07,
     Defaults follow the official code: τ = 0.07 = τ_base (the paper reports τ = 0.1).
     ``contrast_mode='one'`` uses only the first view as anchors. Anchors without a positive
     contribute 0 (the official code's clamp of |P(i)| at 1); 'mean' averages over all
-    anchors as the official code does. Backward: (p − q/|P|)/τ through the similarities."""
+    anchors as the official code does. Backward: (p − q/|P|)/τ through the similarities.
+
+    Paper: Khosla et al. 2020, "Supervised Contrastive Learning".
+    """
     op = "supcon_loss"
     check_reduction(op, reduction)
     check_floating(op, features=features)
@@ -180,7 +196,11 @@ def siglip_loss(image_features, text_features, logit_scale, logit_bias, reductio
     written as softplus(−ℓ_ij·logit_ij) (log σ(u) = −softplus(−u)). t' = ``logit_scale``
     (init log 10) and b = ``logit_bias`` (init −10) are learnable:
     ∂L/∂t' = e^t'·Σ ∂L/∂logit ⊙ x̂ŷᵀ, ∂L/∂b = Σ ∂L/∂logit. 'mean' is the paper's
-    normalisation Σ/B (not Σ/B²); 'sum' is Σ; 'none' the (B, B) matrix."""
+    normalisation Σ/B (not Σ/B²); 'sum' is Σ; 'none' the (B, B) matrix.
+
+    Paper: Zhai, Mustafa, Kolesnikov & Beyer 2023, "Sigmoid Loss for Language Image
+    Pre-Training".
+    """
     op = "siglip_loss"
     check_reduction(op, reduction)
     check_floating(op, image_features=image_features, text_features=text_features)
@@ -204,7 +224,11 @@ def byol_loss(online_prediction, target_projection, reduction="mean"):
     Bootstrap Your Own Latent"; Grill et al. 2020): ℓ = ‖q̂ − sg(ẑ)‖² = 2 − 2·cos(q, sg(z)).
     The target projection is detached here (the target network is an EMA of the online one:
     ``BYOLLoss.update_target``). Symmetrise by adding ``byol_loss(q2, z1)``. Backward:
-    −2(I − q̂q̂ᵀ)ẑ/‖q‖ (the normalisation backward of the cosine)."""
+    −2(I − q̂q̂ᵀ)ẑ/‖q‖ (the normalisation backward of the cosine).
+
+    Paper: Grill et al. 2020, "Bootstrap your own latent: A new approach to self-supervised
+    Learning".
+    """
     op = "byol_loss"
     check_reduction(op, reduction)
     check_floating(op, online_prediction=online_prediction, target_projection=target_projection)
@@ -218,7 +242,11 @@ def byol_loss(online_prediction, target_projection, reduction="mean"):
 
 # ------------------------------------------------------------------ Modules
 class InfoNCELoss(LossModule):
-    """InfoNCE / NT-Xent Module (τ = 0.5): ``forward(query, positive_key, negative_keys=None)``."""
+    """InfoNCE / NT-Xent Module (τ = 0.5): ``forward(query, positive_key, negative_keys=None)``.
+
+    Backward: see ``F.info_nce_loss``. Paper: van den Oord, Li & Vinyals 2018,
+    "Representation Learning with Contrastive Predictive Coding".
+    """
 
     def __init__(self, temperature=0.5, top_k=None, reduction="mean"):
         super().__init__(reduction)
@@ -230,7 +258,12 @@ class InfoNCELoss(LossModule):
 
 
 class ClipLoss(LossModule):
-    """CLIP loss with its learnable ``logit_scale`` (init log(1/0.07), exp clamped at 100)."""
+    """CLIP loss with its learnable ``logit_scale`` (init log(1/0.07), exp clamped at 100).
+
+    L = ½(CE(e^t·ÎTᵀ, i) + CE(e^t·TÎᵀ, i)); backward: see ``F.clip_loss``.
+    Paper: Radford et al. 2021, "Learning Transferable Visual Models From Natural Language
+    Supervision".
+    """
 
     def __init__(self, init_logit_scale=math.log(1 / 0.07), max_logit_scale=100.0, reduction="mean"):
         super().__init__(reduction)
@@ -243,7 +276,11 @@ class ClipLoss(LossModule):
 
 
 class SupConLoss(LossModule):
-    """SupCon Module (τ = τ_base = 0.07, contrast_mode 'all')."""
+    """SupCon Module (τ = τ_base = 0.07, contrast_mode 'all').
+
+    Backward: see ``F.supcon_loss``. Paper: Khosla et al. 2020, "Supervised Contrastive
+    Learning".
+    """
 
     def __init__(self, temperature=0.07, base_temperature=0.07, contrast_mode="all", reduction="mean"):
         super().__init__(reduction)
@@ -256,7 +293,12 @@ class SupConLoss(LossModule):
 
 
 class SigLipLoss(LossModule):
-    """SigLIP loss with learnable ``logit_scale`` t' (init log 10) and ``logit_bias`` (init −10)."""
+    """SigLIP loss with learnable ``logit_scale`` t' (init log 10) and ``logit_bias`` (init −10).
+
+    L = −(1/B) Σ_ij log σ(z_ij·(e^t'·x̂_i·ŷ_j + b)), z_ij = ±1; backward: see ``F.siglip_loss``.
+    Paper: Zhai, Mustafa, Kolesnikov & Beyer 2023, "Sigmoid Loss for Language Image
+    Pre-Training".
+    """
 
     def __init__(self, init_logit_scale=math.log(10.0), init_logit_bias=-10.0, reduction="mean"):
         super().__init__(reduction)
@@ -272,7 +314,11 @@ class BYOLLoss(LossModule):
     """Symmetrised BYOL loss: ``forward(q1, q2, z1, z2)`` = byol(q1, z2) + byol(q2, z1).
     The target network is an EMA of the online one with the cosine schedule
     τ_k = 1 − (1 − τ_base)(cos(πk/K) + 1)/2, τ_base = 0.996 (``target_decay``), applied by
-    ``update_target(online, target, tau)``."""
+    ``update_target(online, target, tau)``.
+
+    Paper: Grill et al. 2020, "Bootstrap your own latent: A new approach to self-supervised
+    Learning".
+    """
 
     def __init__(self, reduction="mean"):
         super().__init__(reduction)

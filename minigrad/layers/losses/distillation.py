@@ -19,7 +19,10 @@ def kd_loss(student_logits, teacher_logits, target=None, temperature=4.0, alpha=
     the same mixed input). The T² keeps the soft-target gradient's scale independent of T:
         ∂ℓ/∂z_s = α·T·(softmax(z_s/T) − softmax(z_t/T)) + (1 − α)·(softmax(z_s) − onehot(y)).
     Class-incremental (WA) distillation over the old classes: slice the logits first.
-    The KL is computed from two log-softmaxes (``log_target=True``), stable for any logits."""
+    The KL is computed from two log-softmaxes (``log_target=True``), stable for any logits.
+
+    Paper: Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural Network".
+    """
     op = "kd_loss"
     check_reduction(op, reduction)
     check_floating(op, student_logits=student_logits, teacher_logits=teacher_logits)
@@ -38,7 +41,12 @@ def kd_loss(student_logits, teacher_logits, target=None, temperature=4.0, alpha=
 
 
 class KDLoss(LossModule):
-    """Knowledge-distillation Module: ``forward(student_logits, teacher_logits, target=None)``."""
+    """Knowledge-distillation Module: ``forward(student_logits, teacher_logits, target=None)``.
+
+    ℓ = (1 − α)·CE(z_s, y) + α·T²·KL(softmax(z_t/T) ‖ softmax(z_s/T)); backward: see
+    ``F.kd_loss``. Paper: Hinton, Vinyals & Dean 2015, "Distilling the Knowledge in a Neural
+    Network".
+    """
 
     def __init__(self, temperature=4.0, alpha=0.9, reduction="mean"):
         super().__init__(reduction)

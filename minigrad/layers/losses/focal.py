@@ -58,7 +58,10 @@ def sigmoid_focal_loss(inputs, targets, alpha=0.25, gamma=2.0, reduction="none")
     FL = −α_t (1 − p_t)^γ log p_t with p = σ(z); α = 0.25, γ = 2; ``alpha < 0`` disables
     the α weighting. RetinaNet sums FL over anchors and divides by the number of positive
     anchors (do that with reduction='sum'), and initialises the classifier bias to
-    −log((1 − π)/π), π = 0.01. Targets get no gradient. Backward: see ``SigmoidFocal``."""
+    −log((1 − π)/π), π = 0.01. Targets get no gradient. Backward: see ``SigmoidFocal``.
+
+    Paper: Lin, Goyal, Girshick, He & Dollár 2017, "Focal Loss for Dense Object Detection".
+    """
     op = "sigmoid_focal_loss"
     check_reduction(op, reduction)
     check_floating(op, inputs=inputs)
@@ -112,7 +115,10 @@ def softmax_focal_loss(input, target, gamma=2.0, alpha=None, reduction="mean"):
     """Multi-class (softmax) focal loss ("Focal Loss for Dense Object Detection"):
     FL = −α_y (1 − p_y)^γ log p_y with p = softmax(z) over axis 1 (γ = 0 gives CE);
     ``alpha`` is an optional per-class weight (C,); 'mean' averages over samples.
-    Used as a long-tail baseline (Saddle-LongTail). Backward: see ``SoftmaxFocal``."""
+    Used as a long-tail baseline (Saddle-LongTail). Backward: see ``SoftmaxFocal``.
+
+    Paper: Lin, Goyal, Girshick, He & Dollár 2017, "Focal Loss for Dense Object Detection".
+    """
     op = "softmax_focal_loss"
     check_reduction(op, reduction)
     check_floating(op, input=input)
@@ -181,7 +187,11 @@ def asymmetric_loss(input, target, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=
     Classification"): asymmetric focusing (γ₋ = 4, γ₊ = 0) plus probability shifting of
     negatives by ``clip`` = 0.05, on binary targets of the logits' shape. The official code
     returns the sum (the default here). ``detach_focal=True`` reproduces the official
-    ``disable_torch_grad_focal_loss`` (focusing weights without gradient). See ``Asymmetric``."""
+    ``disable_torch_grad_focal_loss`` (focusing weights without gradient). See ``Asymmetric``.
+
+    ℓ = −Σ [t·(1 − p)^γ₊ log p + (1 − t)·p_m^γ₋ log(1 − p_m)],  p = σ(z), p_m = max(p − clip, 0).
+    Paper: Ridnik et al. 2021, "Asymmetric Loss For Multi-Label Classification".
+    """
     op = "asymmetric_loss"
     check_reduction(op, reduction)
     check_floating(op, input=input)
@@ -192,7 +202,11 @@ def asymmetric_loss(input, target, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=
 
 
 class SigmoidFocalLoss(LossModule):
-    """Sigmoid focal loss Module (α = 0.25, γ = 2; reduction 'mean' here, 'none' in the functional)."""
+    """Sigmoid focal loss Module (α = 0.25, γ = 2; reduction 'mean' here, 'none' in the functional).
+
+    FL = −α_t (1 − p_t)^γ log p_t; backward ``SigmoidFocal`` (see ``F.sigmoid_focal_loss``).
+    Paper: Lin, Goyal, Girshick, He & Dollár 2017, "Focal Loss for Dense Object Detection".
+    """
 
     def __init__(self, alpha=0.25, gamma=2.0, reduction="mean"):
         super().__init__(reduction)
@@ -203,7 +217,11 @@ class SigmoidFocalLoss(LossModule):
 
 
 class SoftmaxFocalLoss(LossModule):
-    """Softmax focal loss Module (γ = 2, optional per-class α)."""
+    """Softmax focal loss Module (γ = 2, optional per-class α).
+
+    FL = −α_y (1 − p_y)^γ log p_y; backward ``SoftmaxFocal`` (see ``F.softmax_focal_loss``).
+    Paper: Lin, Goyal, Girshick, He & Dollár 2017, "Focal Loss for Dense Object Detection".
+    """
 
     def __init__(self, gamma=2.0, alpha=None, reduction="mean"):
         super().__init__(reduction)
@@ -215,7 +233,11 @@ class SoftmaxFocalLoss(LossModule):
 
 
 class AsymmetricLoss(LossModule):
-    """ASL Module (γ₋ = 4, γ₊ = 0, clip 0.05, eps 1e-8, sum reduction as the official code)."""
+    """ASL Module (γ₋ = 4, γ₊ = 0, clip 0.05, eps 1e-8, sum reduction as the official code).
+
+    Backward: ``Asymmetric`` (see ``F.asymmetric_loss``). Paper: Ridnik et al. 2021,
+    "Asymmetric Loss For Multi-Label Classification".
+    """
 
     def __init__(self, gamma_neg=4.0, gamma_pos=0.0, clip=0.05, eps=1e-8, detach_focal=False,
                  reduction="sum"):

@@ -31,7 +31,10 @@ def gaussian_kl_loss(mu, logvar, mu2=None, logvar2=None, reduction="mean"):
     every axis but the batch axis; with ``mu2``/``logvar2`` the general diagonal
         KL(N(μ₁, σ₁²) ‖ N(μ₂, σ₂²)) = ½Σ[log σ₂² − log σ₁² + (σ₁² + (μ₁ − μ₂)²)/σ₂² − 1].
     Standard-normal gradients: ∂/∂μ = μ, ∂/∂log σ² = ½(σ² − 1). (NoProp's KL(q(z₀|y) ‖ N(0, I))
-    term; the VAE regulariser.) 'none' gives one KL per sample."""
+    term; the VAE regulariser.) 'none' gives one KL per sample.
+
+    Paper: Kingma & Welling 2014, "Auto-Encoding Variational Bayes".
+    """
     op = "gaussian_kl_loss"
     check_reduction(op, reduction)
     check_floating(op, mu=mu, logvar=logvar, mu2=mu2, logvar2=logvar2)
@@ -51,7 +54,10 @@ def gaussian_kl_loss(mu, logvar, mu2=None, logvar2=None, reduction="mean"):
 
 def reparameterize(mu, logvar, generator=None):
     """z = μ + σ⊙ε, σ = e^(½ log σ²), ε ~ N(0, I) from ``generator`` (default: the backend's
-    seeded generator). The noise is a constant: gradients flow to μ and log σ²."""
+    seeded generator). The noise is a constant: gradients flow to μ and log σ².
+
+    Paper: Kingma & Welling 2014, "Auto-Encoding Variational Bayes".
+    """
     from minigrad.backends import backend_of_array
     gen = generator if generator is not None else backend_of_array(mu.data).generator()
     eps = const(gen.standard_normal(tuple(mu.shape)), mu, mu.dtype)
@@ -67,7 +73,10 @@ def vae_elbo_loss(recon, x, mu, logvar, likelihood="bernoulli", sigma_x=1.0, bet
     logits) or Σ(x − dec(z))²/(2σ_x²) (``'gaussian'``, decoder means; the constant
     ½log 2πσ_x² per element is left out). 'mean' averages over the batch, 'sum' is
     pytorch/examples' VAE loss. Gradients reach the decoder output and (μ, log σ²) both
-    directly (KL) and through z (reparameterisation)."""
+    directly (KL) and through z (reparameterisation).
+
+    Paper: Kingma & Welling 2014, "Auto-Encoding Variational Bayes".
+    """
     op = "vae_elbo_loss"
     check_reduction(op, reduction)
     check_floating(op, recon=recon, mu=mu, logvar=logvar)
@@ -87,7 +96,11 @@ def vae_elbo_loss(recon, x, mu, logvar, likelihood="bernoulli", sigma_x=1.0, bet
 
 
 def noisy_sample(x0, noise, alpha, sigma):
-    """x_t = α_t·x₀ + σ_t·ε with per-sample (N,) or scalar α_t, σ_t (diffusion forward process)."""
+    """x_t = α_t·x₀ + σ_t·ε with per-sample (N,) or scalar α_t, σ_t (diffusion forward process).
+
+    ε is a constant; the gradient reaches x₀ (times α_t). Paper: Ho, Jain & Abbeel 2020,
+    "Denoising Diffusion Probabilistic Models".
+    """
     def per_sample(c):
         c = c if isinstance(c, Tensor) else const(c, x0, x0.dtype)
         return c.reshape(tuple(c.shape) + (1,) * (x0.ndim - c.ndim)) if c.ndim else c
@@ -102,7 +115,10 @@ def denoising_score_matching_loss(prediction, noise, sigma=None, parameterizatio
         'epsilon':  ‖ε̂_θ(x_t, t) − ε‖²            (DDPM's ε-prediction MSE),
         'score':    σ_t²·‖s_θ(x_t, t) + ε/σ_t‖² = ‖σ_t·s_θ + ε‖²   (λ(t) = σ_t²),
     the two being the same objective under ε̂ = −σ_t·s_θ. Elementwise, reduced like
-    ``mse_loss``; ``sigma`` is per sample (N,) or a scalar. ε and t are constants."""
+    ``mse_loss``; ``sigma`` is per sample (N,) or a scalar. ε and t are constants.
+
+    Paper: Vincent 2011, "A Connection Between Score Matching and Denoising Autoencoders".
+    """
     op = "denoising_score_matching_loss"
     check_reduction(op, reduction)
     check_floating(op, prediction=prediction)
@@ -145,7 +161,10 @@ def gan_ns_loss(real_logits, fake_logits, mode="discriminator", reduction="mean"
         generator:     softplus(−D(G(z)))                   (−log D(G(z)), non-saturating).
     ∂softplus(u)/∂u = σ(u). In the discriminator step pass ``fake_logits`` of a detached G(z).
     'mean'/'sum' add the reductions of the two terms (batches may differ in size); 'none'
-    returns (real term, fake term) for the discriminator. The generator ignores real_logits."""
+    returns (real term, fake term) for the discriminator. The generator ignores real_logits.
+
+    Paper: Goodfellow et al. 2014, "Generative Adversarial Nets".
+    """
     return _gan("gan_ns_loss", real_logits, fake_logits, mode, reduction,
                 lambda r: softplus(-r), softplus, lambda f: softplus(-f))
 
@@ -153,7 +172,11 @@ def gan_ns_loss(real_logits, fake_logits, mode="discriminator", reduction="mean"
 def gan_hinge_loss(real_logits, fake_logits, mode="discriminator", reduction="mean"):
     """Hinge GAN loss (SNGAN / BigGAN; "The GAN is dead; long live the GAN!"):
     discriminator mean[1 − D(x)]₊ + mean[1 + D(G(z))]₊, generator −mean D(G(z)).
-    Subgradients −1[D(x) < 1] and 1[D(G(z)) > −1]; kinks at ±1."""
+    Subgradients −1[D(x) < 1] and 1[D(G(z)) > −1]; kinks at ±1.
+
+    L_D = mean max(0, 1 − D(x)) + mean max(0, 1 + D(G(z))),  L_G = −mean D(G(z)).
+    Paper: Lim & Ye 2017, "Geometric GAN".
+    """
     return _gan("gan_hinge_loss", real_logits, fake_logits, mode, reduction,
                 lambda r: relu(1.0 - r), lambda f: relu(1.0 + f), lambda f: -f)
 
@@ -162,7 +185,10 @@ def wgan_loss(real_logits, fake_logits, mode="discriminator", reduction="mean"):
     """Wasserstein GAN critic loss: critic mean D(G(z)) − mean D(x), generator −mean D(G(z));
     linear in the critic outputs. The Lipschitz constraint is separate: weight clipping
     (``clip_weights_``, c = 0.01) or the gradient penalty λ(‖∇D(x̂)‖ − 1)² of
-    ``gradient_penalty`` (WGAN-GP)."""
+    ``gradient_penalty`` (WGAN-GP).
+
+    Paper: Arjovsky, Chintala & Bottou 2017, "Wasserstein Generative Adversarial Networks".
+    """
     return _gan("wgan_loss", real_logits, fake_logits, mode, reduction,
                 lambda r: -r, lambda f: f * 1.0, lambda f: -f)
 
@@ -201,7 +227,11 @@ def r1_penalty(critic, x, gamma=10.0):
 
 
 def clip_weights_(module, c=0.01):
-    """WGAN weight clipping: every parameter of ``module`` clamped to [−c, c] in place."""
+    """WGAN weight clipping: every parameter of ``module`` clamped to [−c, c] in place.
+
+    w ← clip(w, −c, c) (no gradient: outside the tape).
+    Paper: Arjovsky, Chintala & Bottou 2017, "Wasserstein Generative Adversarial Networks".
+    """
     with no_grad():
         for p in module.parameters():
             xp_of(p).clip(p.data, -c, c, out=p.data)
@@ -210,14 +240,22 @@ def clip_weights_(module, c=0.01):
 
 
 class GaussianKLLoss(LossModule):
-    """KL(N(μ, σ²) ‖ N(0, I)) per sample; ``forward(mu, logvar, mu2=None, logvar2=None)``."""
+    """KL(N(μ, σ²) ‖ N(0, I)) per sample; ``forward(mu, logvar, mu2=None, logvar2=None)``.
+
+    KL = ½Σ(μ² + σ² − 1 − log σ²) (see ``F.gaussian_kl_loss``).
+    Paper: Kingma & Welling 2014, "Auto-Encoding Variational Bayes".
+    """
 
     def forward(self, mu, logvar, mu2=None, logvar2=None):
         return gaussian_kl_loss(mu, logvar, mu2, logvar2, self.reduction)
 
 
 class VAELoss(LossModule):
-    """Negative ELBO; ``forward(recon, x, mu, logvar)``."""
+    """Negative ELBO; ``forward(recon, x, mu, logvar)``.
+
+    −ELBO = reconstruction(recon, x) + KL(N(μ, σ²) ‖ N(0, I)) (see ``F.vae_elbo_loss``).
+    Paper: Kingma & Welling 2014, "Auto-Encoding Variational Bayes".
+    """
 
     def __init__(self, likelihood="bernoulli", sigma_x=1.0, beta=1.0, reduction="mean"):
         super().__init__(reduction)
@@ -229,7 +267,11 @@ class VAELoss(LossModule):
 
 
 class DenoisingScoreMatchingLoss(LossModule):
-    """DSM / ε-prediction loss; ``forward(prediction, noise, sigma=None)``."""
+    """DSM / ε-prediction loss; ``forward(prediction, noise, sigma=None)``.
+
+    ℓ = mean ‖ε̂ − ε‖² (see ``F.denoising_score_matching_loss``).
+    Paper: Vincent 2011, "A Connection Between Score Matching and Denoising Autoencoders".
+    """
 
     def __init__(self, parameterization="epsilon", reduction="mean"):
         super().__init__(reduction)
@@ -252,17 +294,29 @@ class _GANLoss(LossModule):
 
 
 class GANNonSaturatingLoss(_GANLoss):
-    """Non-saturating GAN loss; ``mode`` 'discriminator' or 'generator'."""
+    """Non-saturating GAN loss; ``mode`` 'discriminator' or 'generator'.
+
+    L_D = softplus(−D(x)) + softplus(D(G(z))),  L_G = softplus(−D(G(z))) (see ``F.gan_ns_loss``).
+    Paper: Goodfellow et al. 2014, "Generative Adversarial Nets".
+    """
     _fn = staticmethod(gan_ns_loss)
 
 
 class GANHingeLoss(_GANLoss):
-    """Hinge GAN loss; ``mode`` 'discriminator' or 'generator'."""
+    """Hinge GAN loss; ``mode`` 'discriminator' or 'generator'.
+
+    L_D = mean max(0, 1 − D(x)) + mean max(0, 1 + D(G(z))),  L_G = −mean D(G(z)).
+    Paper: Lim & Ye 2017, "Geometric GAN".
+    """
     _fn = staticmethod(gan_hinge_loss)
 
 
 class WGANLoss(_GANLoss):
-    """Wasserstein GAN loss; ``mode`` 'discriminator' (critic) or 'generator'."""
+    """Wasserstein GAN loss; ``mode`` 'discriminator' (critic) or 'generator'.
+
+    L_D = mean D(G(z)) − mean D(x),  L_G = −mean D(G(z)) (see ``F.wgan_loss``).
+    Paper: Arjovsky, Chintala & Bottou 2017, "Wasserstein Generative Adversarial Networks".
+    """
     _fn = staticmethod(wgan_loss)
 
 

@@ -7,7 +7,7 @@ from minigrad.layers.losses._common import (LossModule, check_reduction, check_s
                                             class_targets, const, reduce, relu, xp_of)
 from minigrad.ops._checks import check_floating
 from minigrad.ops.indexing import masked_fill, take_along_axis
-from minigrad.ops.reductions import max as reduce_max
+from minigrad.ops.reductions import amax as reduce_max
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -19,7 +19,10 @@ __all__ = ["hinge_loss", "crammer_singer_hinge_loss", "weston_watkins_hinge_loss
 def hinge_loss(input, target, margin=1.0, power=1, reduction="mean"):
     """Binary hinge loss for labels y ∈ {−1, +1} and scores f: ℓ = max(0, margin − y·f)^p,
     p = 1 (hinge, SVM) or 2 (squared hinge, C¹). Subgradient −p·y·max(0, margin − y·f)^(p−1)
-    where the margin is violated, 0 elsewhere (0 at the kink)."""
+    where the margin is violated, 0 elsewhere (0 at the kink).
+
+    Paper: Cortes & Vapnik 1995, "Support-Vector Networks".
+    """
     op = "hinge_loss"
     check_reduction(op, reduction)
     check_floating(op, input=input)
@@ -46,7 +49,11 @@ def _target_logit(op, input, target):
 
 def crammer_singer_hinge_loss(input, target, margin=1.0, reduction="mean"):
     """Crammer–Singer multi-class hinge: ℓ = max(0, margin + max_{j≠y} z_j − z_y).
-    Subgradient where active: +1 on the best wrong class j*, −1 on y (0 elsewhere)."""
+    Subgradient where active: +1 on the best wrong class j*, −1 on y (0 elsewhere).
+
+    Paper: Crammer & Singer 2001, "On the Algorithmic Implementation of Multiclass
+    Kernel-based Vector Machines".
+    """
     op = "crammer_singer_hinge_loss"
     check_reduction(op, reduction)
     y, onehot, zy = _target_logit(op, input, target)
@@ -59,7 +66,10 @@ def weston_watkins_hinge_loss(input, target, margin=1.0, p=1, weight=None,
     """Weston–Watkins multi-class hinge: ℓ = Σ_{j≠y} w_y·max(0, margin + z_j − z_y)^p
     (p ∈ {1, 2}, optional class weights w). PyTorch's ``multi_margin_loss`` is this divided
     by C (``divide_by_classes=True``). Subgradient (p = 1): +w_y on every active j, and
-    −w_y·(number of active j) on y."""
+    −w_y·(number of active j) on y.
+
+    Paper: Weston & Watkins 1999, "Support Vector Machines for Multi-Class Pattern Recognition".
+    """
     op = "weston_watkins_hinge_loss"
     check_reduction(op, reduction)
     if p not in (1, 2):
@@ -79,7 +89,11 @@ def weston_watkins_hinge_loss(input, target, margin=1.0, p=1, weight=None,
 
 
 class HingeLoss(LossModule):
-    """Binary (squared, ``power=2``) hinge loss for labels ±1."""
+    """Binary (squared, ``power=2``) hinge loss for labels ±1: ℓ = max(0, margin − y·f)^p.
+
+    Backward: the subgradient of ``F.hinge_loss``. Paper: Cortes & Vapnik 1995,
+    "Support-Vector Networks".
+    """
 
     def __init__(self, margin=1.0, power=1, reduction="mean"):
         super().__init__(reduction)
@@ -90,7 +104,11 @@ class HingeLoss(LossModule):
 
 
 class CrammerSingerHingeLoss(LossModule):
-    """Crammer–Singer multi-class hinge."""
+    """Crammer–Singer multi-class hinge: ℓ = max(0, margin + max_{j≠y} z_j − z_y).
+
+    Backward: the subgradient of ``F.crammer_singer_hinge_loss``. Paper: Crammer & Singer
+    2001, "On the Algorithmic Implementation of Multiclass Kernel-based Vector Machines".
+    """
 
     def __init__(self, margin=1.0, reduction="mean"):
         super().__init__(reduction)
@@ -101,7 +119,11 @@ class CrammerSingerHingeLoss(LossModule):
 
 
 class WestonWatkinsHingeLoss(LossModule):
-    """Weston–Watkins multi-class hinge (``divide_by_classes=True`` is ``nn.MultiMarginLoss``)."""
+    """Weston–Watkins multi-class hinge (``divide_by_classes=True`` is ``nn.MultiMarginLoss``).
+
+    ℓ = Σ_{j≠y} w_y·max(0, margin + z_j − z_y)^p; backward: see ``F.weston_watkins_hinge_loss``.
+    Paper: Weston & Watkins 1999, "Support Vector Machines for Multi-Class Pattern Recognition".
+    """
 
     def __init__(self, margin=1.0, p=1, weight=None, divide_by_classes=False, reduction="mean"):
         super().__init__(reduction)

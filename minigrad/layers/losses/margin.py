@@ -17,7 +17,7 @@ from minigrad.layers.module import Parameter
 from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import clip, sqrt, where
 from minigrad.ops.indexing import take_along_axis
-from minigrad.ops.reductions import max as reduce_max
+from minigrad.ops.reductions import amax as reduce_max
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -76,7 +76,11 @@ def arcface_loss(embeddings, weight, target, s=64.0, m=0.5, easy_margin=False, r
     cosθ_j = x̂·ŵ_j. Defaults s = 64, m = 0.5; the threshold / easy-margin handling follows
     insightface (see ``_arcface_from_cosines``). ``weight`` is the (C, d) class-weight matrix.
     Backward: the CE gradient s(p − q) through the margin (d cos(θ + m)/d cosθ =
-    cos m + sin m·cosθ/sinθ on the target) and the two normalisations."""
+    cos m + sin m·cosθ/sinθ on the target) and the two normalisations.
+
+    Paper: Deng, Guo, Xue & Zafeiriou 2019, "ArcFace: Additive Angular Margin Loss for Deep
+    Face Recognition".
+    """
     op = "arcface_loss"
     check_reduction(op, reduction)
     y, onehot = _check(op, embeddings, weight, target)
@@ -90,7 +94,11 @@ def subcenter_arcface_loss(embeddings, weight, target, k=3, s=64.0, m=0.5, easy_
     sub-centers per class (rows c·k … c·k + k − 1 belong to class c, the official layout);
     cosθ_j = max_k x̂·ŵ_{j,k}, then ArcFace. The max routes the gradient to the dominant
     sub-center only. k = 3 by default. ``SubCenterArcFaceLoss`` adds the paper's cleaning
-    step (drop non-dominant sub-centers and samples > 75° from their dominant one)."""
+    step (drop non-dominant sub-centers and samples > 75° from their dominant one).
+
+    Paper: Deng et al. 2020, "Sub-center ArcFace: Boosting Face Recognition by Large-scale
+    Noisy Web Faces".
+    """
     op = "subcenter_arcface_loss"
     check_reduction(op, reduction)
     y, onehot = _check(op, embeddings, weight, target, k)
@@ -103,7 +111,10 @@ def cosface_loss(embeddings, weight, target, s=64.0, m=0.35, reduction="mean"):
     """CosFace / AM-Softmax (additive cosine margin): CE over s·(cosθ_y − m) and s·cosθ_j.
     CosFace: s = 64, m = 0.35 (defaults); AM-Softmax: s = 30, m = 0.35; normalized softmax
     (NormFace, Zhai & Wu): m = 0, s = 1/τ with τ = 0.05. Backward: s·(p − q) through the
-    cosines (the margin is a constant shift of the target logit)."""
+    cosines (the margin is a constant shift of the target logit).
+
+    Paper: Wang et al. 2018, "CosFace: Large Margin Cosine Loss for Deep Face Recognition".
+    """
     op = "cosface_loss"
     check_reduction(op, reduction)
     y, onehot = _check(op, embeddings, weight, target)
@@ -132,7 +143,10 @@ def sphereface_loss(embeddings, weight, target, m=4, lamb=0.0, reduction="mean")
     annealed during training — ``SphereFaceLoss`` does it with the official schedule
     λ = max(λ_min, base·(1 + γ·it)^(−power)), base 1000, γ = 0.12, power 1, λ_min = 5;
     λ = 0 is the pure A-Softmax margin. ‖x‖ is taken as x·x̂ (``_common.norm``): a zero
-    embedding gives logits 0 and gradient 0, not √0's 0/0 (which made the whole batch NaN)."""
+    embedding gives logits 0 and gradient 0, not √0's 0/0 (which made the whole batch NaN).
+
+    Paper: Liu et al. 2017, "SphereFace: Deep Hypersphere Embedding for Face Recognition".
+    """
     op = "sphereface_loss"
     check_reduction(op, reduction)
     y, onehot = _check(op, embeddings, weight, target)
@@ -159,7 +173,12 @@ def _normal_weight(shape, std):
 
 class ArcFaceLoss(LossModule):
     """ArcFace head + loss: ``ArcFaceLoss(num_classes, embedding_size, s=64.0, m=0.5)``.
-    ``weight`` (C, d) is initialised N(0, 0.01²) as in insightface's PartialFC."""
+    ``weight`` (C, d) is initialised N(0, 0.01²) as in insightface's PartialFC.
+
+    ℓ = CE(s·[cos(θ_y + m), cos θ_j (j ≠ y)], y); backward: see ``F.arcface_loss``.
+    Paper: Deng, Guo, Xue & Zafeiriou 2019, "ArcFace: Additive Angular Margin Loss for Deep
+    Face Recognition".
+    """
 
     def __init__(self, num_classes, embedding_size, s=64.0, m=0.5, easy_margin=False,
                  reduction="mean"):
@@ -174,7 +193,12 @@ class ArcFaceLoss(LossModule):
 
 
 class SubCenterArcFaceLoss(LossModule):
-    """Sub-center ArcFace: ``weight`` (C·k, d), k = 3 sub-centers per class."""
+    """Sub-center ArcFace: ``weight`` (C·k, d), k = 3 sub-centers per class.
+
+    cos θ_j = max_k cos θ_jk, then the ArcFace loss; backward: see ``F.subcenter_arcface_loss``.
+    Paper: Deng et al. 2020, "Sub-center ArcFace: Boosting Face Recognition by Large-scale
+    Noisy Web Faces".
+    """
 
     def __init__(self, num_classes, embedding_size, k=3, s=64.0, m=0.5, easy_margin=False,
                  reduction="mean"):
@@ -228,7 +252,11 @@ class SubCenterArcFaceLoss(LossModule):
 
 
 class CosFaceLoss(LossModule):
-    """CosFace head + loss (s = 64, m = 0.35); m = 0, s = 20 gives NormFace."""
+    """CosFace head + loss (s = 64, m = 0.35); m = 0, s = 20 gives NormFace.
+
+    ℓ = CE(s·(cos θ − m·onehot(y)), y); backward: see ``F.cosface_loss``.
+    Paper: Wang et al. 2018, "CosFace: Large Margin Cosine Loss for Deep Face Recognition".
+    """
 
     def __init__(self, num_classes, embedding_size, s=64.0, m=0.35, reduction="mean"):
         super().__init__(reduction)
@@ -242,7 +270,11 @@ class CosFaceLoss(LossModule):
 class SphereFaceLoss(LossModule):
     """SphereFace head + loss with the official λ annealing: each training forward
     increments ``iteration`` and uses λ = max(lambda_min, base·(1 + gamma·it)^(−power)).
-    ``weight`` (C, d) is drawn U(−1, 1) and renormalised to unit rows (sphereface_pytorch)."""
+    ``weight`` (C, d) is drawn U(−1, 1) and renormalised to unit rows (sphereface_pytorch).
+
+    Backward: see ``F.sphereface_loss``. Paper: Liu et al. 2017, "SphereFace: Deep
+    Hypersphere Embedding for Face Recognition".
+    """
 
     def __init__(self, num_classes, embedding_size, m=4, base=1000.0, gamma=0.12, power=1.0,
                  lambda_min=5.0, reduction="mean"):

@@ -88,7 +88,11 @@ def center_loss(features, labels, centers, reduction="mean", center_update="grad
     """Center loss ("Loss Functions and Metrics in Deep Learning"; Wen et al. 2016):
     ℓ_i = ½‖x_i − c_{y_i}‖², used as CE + λ_C·L_C with λ_C = 0.003. ``centers`` (C, d);
     ``center_update='paper'`` makes the centers' gradient the paper's Δc_j (see
-    ``CenterLossFunction``), while features always get the exact gradient x_i − c_{y_i}."""
+    ``CenterLossFunction``), while features always get the exact gradient x_i − c_{y_i}.
+
+    Paper: Wen, Zhang, Li & Qiao 2016, "A Discriminative Feature Learning Approach for Deep
+    Face Recognition".
+    """
     op = "center_loss"
     check_reduction(op, reduction)
     check_floating(op, features=features, centers=centers)
@@ -118,7 +122,11 @@ def circle_loss(embeddings, labels, m=0.25, gamma=256.0, reduction="mean"):
     gradient is γ-scaled softmax weights times ∂s/∂x only. m = 0.25, γ = 256 (face
     recognition); fine-grained retrieval uses m ≈ 0.4, γ ≈ 80. 'mean' averages over the
     anchors that have both a positive and a negative; 'none' gives one loss per anchor
-    (0 for anchors without pairs)."""
+    (0 for anchors without pairs).
+
+    Paper: Sun et al. 2020, "Circle Loss: A Unified Perspective of Pair Similarity
+    Optimization".
+    """
     return _circle_loss(embeddings, labels, m, gamma, reduction, None)
 
 
@@ -164,7 +172,11 @@ def contrastive_pair_loss(embeddings, labels, margin=1.0, eps=1e-12, reduction="
         ℓ_ij = max(0, margin − d_ij)²      (different labels),   d = √(‖x_i − x_j‖² + eps).
     m = 1 (0.5 for L2-normalised embeddings). Gradients: 2(x_i − x_j) for positive pairs,
     −2[m − d]₊·(x_i − x_j)/d for negative pairs (eps keeps 1/d finite). 'none' returns the
-    pair losses in row-major (i, j) order; a batch of fewer than 2 samples gives 0."""
+    pair losses in row-major (i, j) order; a batch of fewer than 2 samples gives 0.
+
+    Paper: Hadsell, Chopra & LeCun 2006, "Dimensionality Reduction by Learning an Invariant
+    Mapping".
+    """
     op = "contrastive_pair_loss"
     check_reduction(op, reduction)
     check_floating(op, embeddings=embeddings)
@@ -229,6 +241,10 @@ def triplet_margin_loss(anchor, positive, negative=None, margin=1.0, p=2, eps=1e
     on L2-normalised embeddings is the usual choice. 'mean' averages over the mined
     triplets; a batch without a valid triplet gives 0 (zero gradients).
     The mining is index selection (constant); the picked distances are differentiated exactly.
+
+    Paper: Schroff, Kalenichenko & Philbin 2015, "FaceNet: A Unified Embedding for Face
+    Recognition and Clustering"; batch-hard mining: Hermans, Beyer & Leibe 2017, "In Defense
+    of the Triplet Loss for Person Re-Identification".
     """
     op = "triplet_margin_loss"
     check_reduction(op, reduction)
@@ -260,8 +276,9 @@ def triplet_margin_loss(anchor, positive, negative=None, margin=1.0, p=2, eps=1e
 
 # ------------------------------------------------------------------ ProxyNCA
 def proxy_nca_loss(embeddings, labels, proxies, softmax_scale=1.0, reduction="mean"):
-    """ProxyNCA (Movshovitz-Attias et al. 2017; "Deep Metric Learning for Computer Vision:
-    A Brief Overview"): one learnable proxy per class,
+    """ProxyNCA (Movshovitz-Attias et al. 2017, "No Fuss Distance Metric Learning using
+    Proxies"; surveyed in "Deep Metric Learning for Computer Vision: A Brief Overview"): one
+    learnable proxy per class,
         ℓ = −log( e^(−s·d(x, p_y)) / Σ_{z≠y} e^(−s·d(x, p_z)) ) = s·d(x, p_y) + LSE_{z≠y}(−s·d(x, p_z)),
     d = ‖x̂ − p̂‖² = 2 − 2·x̂·p̂ between the L2-normalised embedding and proxies. The target
     proxy is left out of the denominator as in the paper (pytorch-metric-learning keeps it,
@@ -290,8 +307,9 @@ def proxy_nca_loss(embeddings, labels, proxies, softmax_scale=1.0, reduction="me
 # ------------------------------------------------------------------ multi-similarity
 def multi_similarity_loss(embeddings, labels, alpha=2.0, beta=50.0, base=0.5, margin=0.1,
                           reduction="mean"):
-    """Multi-Similarity loss (Wang et al. 2019; "Deep Metric Learning for Computer Vision:
-    A Brief Overview") on cosine similarities S:
+    """Multi-Similarity loss (Wang et al. 2019, "Multi-Similarity Loss with General Pair
+    Weighting for Deep Metric Learning"; surveyed in "Deep Metric Learning for Computer
+    Vision: A Brief Overview") on cosine similarities S:
         ℓ_i = (1/α)·log(1 + Σ_{k∈P_i} e^(−α(S_ik − λ))) + (1/β)·log(1 + Σ_{k∈N_i} e^(β(S_ik − λ))),
     α = 2, β = 50, λ = ``base`` = 0.5. With ``margin`` ε = 0.1 the pairs are mined first as in
     the official code: negatives with S_ik + ε > min_P S_ij, positives with
@@ -321,7 +339,11 @@ def multi_similarity_loss(embeddings, labels, alpha=2.0, beta=50.0, base=0.5, ma
 class CenterLoss(LossModule):
     """Center loss with its class centers (C, d) as a Parameter (N(0, 1) init, as in
     KaiyangZhou/pytorch-center-loss). By default the centers receive the paper's update
-    Δc_j as their gradient; ``step_centers()`` applies c ← c − α·Δc (α = 0.5) and clears it."""
+    Δc_j as their gradient; ``step_centers()`` applies c ← c − α·Δc (α = 0.5) and clears it.
+
+    Backward: see ``F.center_loss``. Paper: Wen, Zhang, Li & Qiao 2016, "A Discriminative
+    Feature Learning Approach for Deep Face Recognition".
+    """
 
     def __init__(self, num_classes, feat_dim, alpha=0.5, center_update="paper", reduction="mean"):
         super().__init__(reduction)
@@ -342,7 +364,12 @@ class CenterLoss(LossModule):
 
 
 class CircleLoss(LossModule):
-    """Circle loss (m = 0.25, γ = 256)."""
+    """Circle loss (m = 0.25, γ = 256).
+
+    L = log(1 + Σ_j exp(γα_n(s_n − Δ_n))·Σ_i exp(−γα_p(s_p − Δ_p))); backward: see
+    ``F.circle_loss``. Paper: Sun et al. 2020, "Circle Loss: A Unified Perspective of Pair
+    Similarity Optimization".
+    """
 
     def __init__(self, m=0.25, gamma=256.0, reduction="mean"):
         super().__init__(reduction)
@@ -353,7 +380,12 @@ class CircleLoss(LossModule):
 
 
 class ContrastivePairLoss(LossModule):
-    """Pair contrastive loss over every pair of the batch (margin 1)."""
+    """Pair contrastive loss over every pair of the batch (margin 1).
+
+    ℓ = d² for same-label pairs, max(0, m − d)² otherwise; see ``F.contrastive_pair_loss``.
+    Paper: Hadsell, Chopra & LeCun 2006, "Dimensionality Reduction by Learning an Invariant
+    Mapping".
+    """
 
     def __init__(self, margin=1.0, eps=1e-12, reduction="mean"):
         super().__init__(reduction)
@@ -366,7 +398,12 @@ class ContrastivePairLoss(LossModule):
 class TripletMarginLoss(LossModule):
     """``nn.TripletMarginLoss(margin=1.0, p=2, eps=1e-6, swap=False)`` on explicit triplets
     (``forward(anchor, positive, negative)``), or mined from (embeddings, labels)
-    (``forward(embeddings, labels)`` with ``mining`` 'all' | 'batch_hard' | 'semi_hard')."""
+    (``forward(embeddings, labels)`` with ``mining`` 'all' | 'batch_hard' | 'semi_hard').
+
+    ℓ = max(0, d(a, p) − d(a, n) + margin); backward: see ``F.triplet_margin_loss``.
+    Paper: Schroff, Kalenichenko & Philbin 2015, "FaceNet: A Unified Embedding for Face
+    Recognition and Clustering".
+    """
 
     def __init__(self, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean", mining="all",
                  squared=False):
@@ -380,7 +417,11 @@ class TripletMarginLoss(LossModule):
 
 
 class ProxyNCALoss(LossModule):
-    """ProxyNCA with learnable proxies (C, d), initialised N(0, 1)."""
+    """ProxyNCA with learnable proxies (C, d), initialised N(0, 1).
+
+    ℓ = −log(exp(−d(x, p_y)) / Σ_{z≠y} exp(−d(x, p_z))); backward: see ``F.proxy_nca_loss``.
+    Paper: Movshovitz-Attias et al. 2017, "No Fuss Distance Metric Learning using Proxies".
+    """
 
     def __init__(self, num_classes, embedding_size, softmax_scale=1.0, reduction="mean"):
         super().__init__(reduction)
@@ -395,7 +436,11 @@ class ProxyNCALoss(LossModule):
 
 
 class MultiSimilarityLoss(LossModule):
-    """Multi-similarity loss (α = 2, β = 50, λ = 0.5, mining margin 0.1)."""
+    """Multi-similarity loss (α = 2, β = 50, λ = 0.5, mining margin 0.1).
+
+    Backward: see ``F.multi_similarity_loss``. Paper: Wang et al. 2019, "Multi-Similarity
+    Loss with General Pair Weighting for Deep Metric Learning".
+    """
 
     def __init__(self, alpha=2.0, beta=50.0, base=0.5, margin=0.1, reduction="mean"):
         super().__init__(reduction)

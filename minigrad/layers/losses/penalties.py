@@ -32,19 +32,29 @@ def l2_penalty(parameters, lam=1.0):
     """Coupled L2 penalty R = (λ/2)·Σ‖θ‖² over ``parameters`` (a tensor, an iterable of
     tensors or a Module); ∂R/∂θ = λθ. This is weight decay added to the loss (so adaptive
     optimisers rescale it); the decoupled form θ ← θ − ηλθ belongs to the optimiser (AdamW).
-    ``L2Penalty`` skips biases and normalisation gains (1-D parameters) by default."""
+    ``L2Penalty`` skips biases and normalisation gains (1-D parameters) by default.
+
+    Paper: Hoerl & Kennard 1970, "Ridge Regression: Biased Estimation for Nonorthogonal
+    Problems".
+    """
     return _total([(t * t).sum() for t in _tensors("l2_penalty", parameters)]) * (0.5 * lam)
 
 
 def l1_penalty(parameters, lam=1.0):
     """L1 penalty R = λ·Σ|θ|; subgradient λ·sign(θ) (0 at 0). Plain (sub)gradient steps never
     land exactly on 0 ("GD doesn't make the cut"); use ``soft_threshold_`` (the proximal
-    step) after the optimiser step when sparsity is wanted."""
+    step) after the optimiser step when sparsity is wanted.
+
+    Paper: Tibshirani 1996, "Regression Shrinkage and Selection via the Lasso".
+    """
     return _total([tabs(t).sum() for t in _tensors("l1_penalty", parameters)]) * lam
 
 
 def soft_threshold_(parameters, threshold):
-    """Proximal step of t·|θ|: θ ← sign(θ)·max(|θ| − t, 0), in place (t = lr·λ)."""
+    """Proximal step of t·|θ|: θ ← sign(θ)·max(|θ| − t, 0), in place (t = lr·λ).
+
+    No gradient (outside the tape). Paper: Donoho 1995, "De-noising by soft-thresholding".
+    """
     with no_grad():
         for p in _tensors("soft_threshold_", parameters):
             xp = xp_of(p)

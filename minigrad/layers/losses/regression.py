@@ -122,19 +122,32 @@ class LogCosh(Function):
 
 
 def mse_loss(input, target, reduction="mean"):
-    """Mean squared error mean((x − y)²) (PyTorch's ``F.mse_loss``); gradient 2(x − y)/n."""
+    """Mean squared error mean((x − y)²) (PyTorch's ``F.mse_loss``); gradient 2(x − y)/n.
+
+    ℓ = (1/n) Σ_i (x_i − y_i)²,   ∂ℓ/∂x_i = 2(x_i − y_i)/n   (``reduction='mean'``; 'sum', 'none').
+    Primitive (least squares, no introducing paper). ``mse_loss(input, target, reduction='mean')``.
+    """
     check_reduction("mse_loss", reduction)
     return MSE.apply(input, _same_shape_target("mse_loss", input, target), reduction)
 
 
 def l1_loss(input, target, reduction="mean"):
-    """Mean absolute error mean(|x − y|) (``F.l1_loss``); subgradient sign(x − y)/n, 0 at 0."""
+    """Mean absolute error mean(|x − y|) (``F.l1_loss``); subgradient sign(x − y)/n, 0 at 0.
+
+    ℓ = (1/n) Σ_i |x_i − y_i|,   ∂ℓ/∂x_i = sign(x_i − y_i)/n.   Primitive (no paper).
+    ``l1_loss(input, target, reduction='mean')``.
+    """
     check_reduction("l1_loss", reduction)
     return L1.apply(input, _same_shape_target("l1_loss", input, target), reduction)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
-    """Huber loss (``F.huber_loss``): ½r² for |r| ≤ δ, δ(|r| − ½δ) beyond; gradient clip(r, ±δ)."""
+    """Huber loss (``F.huber_loss``): ½r² for |r| ≤ δ, δ(|r| − ½δ) beyond; gradient clip(r, ±δ).
+
+    r = x − y,  ℓ(r) = ½r² if |r| ≤ δ else δ(|r| − ½δ),  ∂ℓ/∂x = clip(r, −δ, δ).
+    ``huber_loss(input, target, reduction='mean', delta=1.0)`` (PyTorch's signature).
+    Paper: Huber 1964, "Robust Estimation of a Location Parameter".
+    """
     check_reduction("huber_loss", reduction)
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
@@ -143,7 +156,12 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
-    """Smooth-L1 (``F.smooth_l1_loss``) = Huber_β/β (β = 1; 1/9 in Detectron); β = 0 is L1."""
+    """Smooth-L1 (``F.smooth_l1_loss``) = Huber_β/β (β = 1; 1/9 in Detectron); β = 0 is L1.
+
+    ℓ(r) = 0.5r²/β if |r| < β else |r| − 0.5β,  ∂ℓ/∂x = clip(r/β, −1, 1)  (r = x − y).
+    ``smooth_l1_loss(input, target, reduction='mean', beta=1.0)``.
+    Paper: Girshick 2015, "Fast R-CNN".
+    """
     check_reduction("smooth_l1_loss", reduction)
     if beta == 0:
         return l1_loss(input, target, reduction)
@@ -153,7 +171,10 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 
 def log_cosh_loss(input, target, reduction="mean"):
     """Log-cosh loss mean(log cosh(x − y)) (keras ``LogCosh``): quadratic near 0, linear far
-    away, smooth everywhere; gradient tanh(x − y)."""
+    away, smooth everywhere; gradient tanh(x − y).
+
+    ℓ = (1/n) Σ_i log cosh(x_i − y_i),   ∂ℓ/∂x_i = tanh(x_i − y_i)/n.   Primitive (no paper).
+    """
     check_reduction("log_cosh_loss", reduction)
     return LogCosh.apply(input, _same_shape_target("log_cosh_loss", input, target), reduction)
 
@@ -161,7 +182,10 @@ def log_cosh_loss(input, target, reduction="mean"):
 def quantile_loss(input, target, quantiles=0.5, reduction="mean"):
     """Quantile (pinball) loss: r = y − ŷ, ρ_q(r) = max(q·r, (q − 1)·r); q = 0.5 is half the MAE.
     ``quantiles`` a float, or a sequence of Q levels with ``input`` (..., Q) (a multi-quantile
-    head) and ``target`` (...) or (..., 1). Subgradient ∂ρ/∂ŷ = −q for r > 0, 1 − q for r < 0."""
+    head) and ``target`` (...) or (..., 1). Subgradient ∂ρ/∂ŷ = −q for r > 0, 1 − q for r < 0.
+
+    Paper: Koenker & Bassett 1978, "Regression Quantiles". No PyTorch counterpart.
+    """
     op = "quantile_loss"
     check_reduction(op, reduction)
     if isinstance(quantiles, (int, float)):
@@ -191,7 +215,11 @@ def quantile_loss(input, target, quantiles=0.5, reduction="mean"):
 def poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction="mean"):
     """Poisson negative log-likelihood (``F.poisson_nll_loss``): eˣ − y·x for log-rates
     (``log_input=True``), x − y·log(x + eps) for rates; ``full`` adds the Stirling term
-    y·log y − y + ½log(2πy) where y > 1. Gradients eˣ − y, or 1 − y/(x + eps)."""
+    y·log y − y + ½log(2πy) where y > 1. Gradients eˣ − y, or 1 − y/(x + eps).
+
+    ℓ = eˣ − y·x (``log_input=True``),  ∂ℓ/∂x = eˣ − y.   Primitive (Poisson likelihood).
+    ``poisson_nll_loss(input, target, log_input=True, full=False, eps=1e-8, reduction='mean')``.
+    """
     op = "poisson_nll_loss"
     check_reduction(op, reduction)
     y = _same_shape_target(op, input, target)
@@ -213,7 +241,12 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     broadcasts PyTorch documents, and no others. ∂ℓ/∂μ = (μ − y)/σ²,
     ∂ℓ/∂σ² = ½(1/σ² − (y − μ)²/σ⁴).
     The clamp gives zero gradient to variances below eps (PyTorch clamps without gradient
-    masking; the catalog specifies the clamp's true derivative)."""
+    masking; the catalog specifies the clamp's true derivative).
+
+    ``gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction='mean')``.
+    Paper: Nix & Weigend 1994, "Estimating the Mean and Variance of the Target Probability
+    Distribution".
+    """
     op = "gaussian_nll_loss"
     check_reduction(op, reduction)
     check_floating(op, input=input)
@@ -246,7 +279,12 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
     """Cosine-embedding loss (``F.cosine_embedding_loss``) with y ∈ {1, −1}:
     1 − cos(x₁, x₂) for y = 1, max(0, cos(x₁, x₂) − margin) for y = −1, where
     cos = ⟨x₁, x₂⟩/√((‖x₁‖² + 1e-12)(‖x₂‖² + 1e-12)) over the last axis (PyTorch's EPSILON).
-    Gradient through both inputs by the quotient rule; hinge kink at cos = margin."""
+    Gradient through both inputs by the quotient rule; hinge kink at cos = margin.
+
+    ``cosine_embedding_loss(input1, input2, target, margin=0.0, reduction='mean')``.
+    Paper (the margin-contrastive pair loss it specialises to cosines): Hadsell, Chopra &
+    LeCun 2006, "Dimensionality Reduction by Learning an Invariant Mapping".
+    """
     op = "cosine_embedding_loss"
     check_reduction(op, reduction)
     check_floating(op, input1=input1, input2=input2)
@@ -268,7 +306,10 @@ def rmse_loss(input, target, eps=1e-12, normalization=None):
     the gradient −r/(n·RMSE) finite at 0). ``normalization``: None (RMSE), 'mean'
     (NRMSE = RMSE/ȳ), 'range' (RMSE/(max y − min y)), 'relative' (RRMSE = √(Σr²/Σŷ²), the
     error relative to the scale of the predictions, as in the survey's reference code; Σŷ² is
-    clamped below at eps); target-based normalisers are constants, and a zero one raises."""
+    clamped below at eps); target-based normalisers are constants, and a zero one raises.
+
+    Primitive (a textbook regression metric; no introducing paper). No PyTorch counterpart.
+    """
     op = "rmse_loss"
     y = _same_shape_target(op, input, target)
     r = y - input
@@ -290,7 +331,10 @@ def rmse_loss(input, target, eps=1e-12, normalization=None):
 
 def mape_loss(input, target, eps=1e-7, reduction="mean"):
     """Mean absolute percentage error 100·mean(|y − ŷ|/max(|y|, eps)) (keras
-    ``MeanAbsolutePercentageError``); ∂/∂ŷ = −100·sign(y − ŷ)/(n·max(|y|, eps))."""
+    ``MeanAbsolutePercentageError``); ∂/∂ŷ = −100·sign(y − ŷ)/(n·max(|y|, eps)).
+
+    Primitive (a textbook forecasting metric; no introducing paper). No PyTorch counterpart.
+    """
     op = "mape_loss"
     check_reduction(op, reduction)
     y = _same_shape_target(op, input, target)
@@ -300,7 +344,10 @@ def mape_loss(input, target, eps=1e-7, reduction="mean"):
 def msle_loss(input, target, eps=1e-7, root=False, reduction="mean"):
     """Mean squared logarithmic error mean((log(1 + y) − log(1 + ŷ))²), predictions and targets
     clamped at −1 + eps (log1p's domain). ``root=True``: RMSLE = √(MSLE + eps²) (reduction
-    'mean' only). ∂/∂ŷ = −2(log(1 + y) − log(1 + ŷ))/(n(1 + ŷ))."""
+    'mean' only). ∂/∂ŷ = −2(log(1 + y) − log(1 + ŷ))/(n(1 + ŷ)).
+
+    Primitive (a textbook regression metric; no introducing paper). No PyTorch counterpart.
+    """
     op = "msle_loss"
     check_reduction(op, reduction)
     y = _same_shape_target(op, input, target)
@@ -314,21 +361,25 @@ def msle_loss(input, target, eps=1e-7, root=False, reduction="mean"):
 
 # ------------------------------------------------------------------ Modules
 class MSELoss(LossModule):
-    """``nn.MSELoss(reduction='mean')``."""
+    """``nn.MSELoss(reduction='mean')``: ℓ = mean((x − y)²); backward 2(x − y)/n (see ``F.mse_loss``)."""
 
     def forward(self, input, target):
         return mse_loss(input, target, self.reduction)
 
 
 class L1Loss(LossModule):
-    """``nn.L1Loss(reduction='mean')``."""
+    """``nn.L1Loss(reduction='mean')``: ℓ = mean(|x − y|); backward sign(x − y)/n (see ``F.l1_loss``)."""
 
     def forward(self, input, target):
         return l1_loss(input, target, self.reduction)
 
 
 class HuberLoss(LossModule):
-    """``nn.HuberLoss(reduction='mean', delta=1.0)``."""
+    """``nn.HuberLoss(reduction='mean', delta=1.0)``: ℓ(r) = ½r² if |r| ≤ δ else δ(|r| − ½δ).
+
+    Backward clip(r, −δ, δ) (see ``F.huber_loss``).
+    Paper: Huber 1964, "Robust Estimation of a Location Parameter".
+    """
 
     def __init__(self, reduction="mean", delta=1.0):
         super().__init__(reduction)
@@ -339,7 +390,10 @@ class HuberLoss(LossModule):
 
 
 class SmoothL1Loss(LossModule):
-    """``nn.SmoothL1Loss(reduction='mean', beta=1.0)``."""
+    """``nn.SmoothL1Loss(reduction='mean', beta=1.0)``: ℓ(r) = 0.5r²/β if |r| < β else |r| − 0.5β.
+
+    Backward clip(r/β, −1, 1) (see ``F.smooth_l1_loss``). Paper: Girshick 2015, "Fast R-CNN".
+    """
 
     def __init__(self, reduction="mean", beta=1.0):
         super().__init__(reduction)
@@ -350,14 +404,18 @@ class SmoothL1Loss(LossModule):
 
 
 class LogCoshLoss(LossModule):
-    """Log-cosh loss."""
+    """Log-cosh loss: ℓ = mean(log cosh(x − y)); backward tanh(x − y)/n (see ``F.log_cosh_loss``)."""
 
     def forward(self, input, target):
         return log_cosh_loss(input, target, self.reduction)
 
 
 class QuantileLoss(LossModule):
-    """Quantile (pinball) loss at level(s) ``quantiles``."""
+    """Quantile (pinball) loss at level(s) ``quantiles``: ρ_q(r) = max(q·r, (q − 1)·r), r = y − ŷ.
+
+    Backward: the subgradient −q (r > 0) or 1 − q (r < 0) (see ``F.quantile_loss``).
+    Paper: Koenker & Bassett 1978, "Regression Quantiles".
+    """
 
     def __init__(self, quantiles=0.5, reduction="mean"):
         super().__init__(reduction)
@@ -368,7 +426,10 @@ class QuantileLoss(LossModule):
 
 
 class PoissonNLLLoss(LossModule):
-    """``nn.PoissonNLLLoss(log_input=True, full=False, eps=1e-8, reduction='mean')``."""
+    """``nn.PoissonNLLLoss(log_input=True, full=False, eps=1e-8, reduction='mean')``.
+
+    ℓ = eˣ − y·x (log-rates), backward eˣ − y (see ``F.poisson_nll_loss``).
+    """
 
     def __init__(self, log_input=True, full=False, eps=1e-8, reduction="mean"):
         super().__init__(reduction)
@@ -379,7 +440,12 @@ class PoissonNLLLoss(LossModule):
 
 
 class GaussianNLLLoss(LossModule):
-    """``nn.GaussianNLLLoss(full=False, eps=1e-6, reduction='mean')``; ``forward(input, target, var)``."""
+    """``nn.GaussianNLLLoss(full=False, eps=1e-6, reduction='mean')``; ``forward(input, target, var)``.
+
+    ℓ = ½(log σ² + (y − μ)²/σ²), σ² = max(var, eps); backward in ``F.gaussian_nll_loss``.
+    Paper: Nix & Weigend 1994, "Estimating the Mean and Variance of the Target Probability
+    Distribution".
+    """
 
     def __init__(self, full=False, eps=1e-6, reduction="mean"):
         super().__init__(reduction)
@@ -390,7 +456,12 @@ class GaussianNLLLoss(LossModule):
 
 
 class CosineEmbeddingLoss(LossModule):
-    """``nn.CosineEmbeddingLoss(margin=0.0, reduction='mean')``."""
+    """``nn.CosineEmbeddingLoss(margin=0.0, reduction='mean')``.
+
+    ℓ = 1 − cos(x₁, x₂) for y = 1, max(0, cos(x₁, x₂) − margin) for y = −1; backward in
+    ``F.cosine_embedding_loss``. Paper: Hadsell, Chopra & LeCun 2006, "Dimensionality
+    Reduction by Learning an Invariant Mapping".
+    """
 
     def __init__(self, margin=0.0, reduction="mean"):
         super().__init__(reduction)
@@ -401,7 +472,10 @@ class CosineEmbeddingLoss(LossModule):
 
 
 class RMSELoss(LossModule):
-    """RMSE (NRMSE / RRMSE with ``normalization``); always a scalar."""
+    """RMSE (NRMSE / RRMSE with ``normalization``); always a scalar.
+
+    ℓ = √(mean((y − ŷ)²) + eps); backward −r/(n·ℓ) (see ``F.rmse_loss``).
+    """
 
     def __init__(self, eps=1e-12, normalization=None):
         super().__init__("mean")
@@ -412,7 +486,7 @@ class RMSELoss(LossModule):
 
 
 class MAPELoss(LossModule):
-    """Mean absolute percentage error."""
+    """Mean absolute percentage error: ℓ = 100·mean(|y − ŷ|/max(|y|, eps)) (see ``F.mape_loss``)."""
 
     def __init__(self, eps=1e-7, reduction="mean"):
         super().__init__(reduction)
@@ -423,7 +497,10 @@ class MAPELoss(LossModule):
 
 
 class MSLELoss(LossModule):
-    """Mean squared logarithmic error (RMSLE with ``root=True``)."""
+    """Mean squared logarithmic error (RMSLE with ``root=True``).
+
+    ℓ = mean((log(1 + y) − log(1 + ŷ))²); backward in ``F.msle_loss``.
+    """
 
     def __init__(self, eps=1e-7, root=False, reduction="mean"):
         super().__init__(reduction)

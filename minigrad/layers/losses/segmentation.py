@@ -59,7 +59,11 @@ def dice_loss(input, target, activation="softmax", smooth=1e-5, weight=None, bat
         Dice_c = (2Σ p·g + s)/(Σp + Σg + s),   L = 1 − mean_c(w_c·Dice_c),
     p = softmax (or sigmoid) of the logits, g the one-hot target, s = 1e-5 (the UNet study
     uses 1); the denominator is clipped at 1e-8. Quotient rule:
-    ∂Dice/∂p = 2g/D − (2Σpg + s)/D², D = Σp + Σg + s. 'none' gives one loss per sample."""
+    ∂Dice/∂p = 2g/D − (2Σpg + s)/D², D = Σp + Σg + s. 'none' gives one loss per sample.
+
+    Paper: Milletari, Navab & Ahmadi 2016, "V-Net: Fully Convolutional Neural Networks for
+    Volumetric Medical Image Segmentation".
+    """
     op = "dice_loss"
     check_reduction(op, reduction)
     p, g = _probs_and_targets(op, input, target, activation)
@@ -76,7 +80,12 @@ def tversky_loss(input, target, alpha=0.3, beta=0.7, gamma=1.0, activation="soft
     TP = Σpg, FP = Σp(1 − g), FN = Σ(1 − p)g;  TI = (TP + s)/(TP + α·FP + β·FN + s);
     L = mean_c (1 − TI_c)^γ. α = 0.3, β = 0.7; γ = 0.75 gives the focal Tversky loss;
     α = β = 1 the soft Jaccard (IoU) loss, α = β = ½ the Dice loss. (1 − TI) is clamped at
-    1e-12 inside the power when γ ≠ 1 ((1 − TI)^(γ−1) is singular at TI = 1 for γ < 1)."""
+    1e-12 inside the power when γ ≠ 1 ((1 − TI)^(γ−1) is singular at TI = 1 for γ < 1).
+
+    Paper: Salehi, Erdogmus & Gholipour 2017, "Tversky loss function for image segmentation
+    using 3D fully convolutional deep networks"; focal form: Abraham & Khan 2019, "A Novel
+    Focal Tversky loss function with improved Attention U-Net for lesion segmentation".
+    """
     op = "tversky_loss"
     check_reduction(op, reduction)
     p, g = _probs_and_targets(op, input, target, activation)
@@ -92,7 +101,11 @@ def tversky_loss(input, target, alpha=0.3, beta=0.7, gamma=1.0, activation="soft
 
 
 class DiceLoss(LossModule):
-    """Soft Dice loss Module."""
+    """Soft Dice loss Module: L = 1 − mean_c (2Σ p·g + s)/(Σp + Σg + s) (see ``F.dice_loss``).
+
+    Paper: Milletari, Navab & Ahmadi 2016, "V-Net: Fully Convolutional Neural Networks for
+    Volumetric Medical Image Segmentation".
+    """
 
     def __init__(self, activation="softmax", smooth=1e-5, weight=None, batch_dice=False,
                  reduction="mean"):
@@ -107,7 +120,12 @@ class DiceLoss(LossModule):
 
 class DiceCELoss(LossModule):
     """λ_CE·CE + λ_Dice·Dice (softmax logits, integer label maps; 1 and 1 by default),
-    the usual combination against class imbalance (MONAI ``DiceCELoss``)."""
+    the usual combination against class imbalance (MONAI ``DiceCELoss``).
+
+    ℓ = λ_CE·CE(z, y) + λ_Dice·(1 − mean_c Dice_c); backward through ``F.cross_entropy`` and
+    ``F.dice_loss``. Paper: Isensee, Jaeger, Kohl, Petersen & Maier-Hein 2021, "nnU-Net: a
+    self-configuring method for deep learning-based biomedical image segmentation".
+    """
 
     def __init__(self, lambda_ce=1.0, lambda_dice=1.0, smooth=1e-5):
         super().__init__("mean")
@@ -119,7 +137,12 @@ class DiceCELoss(LossModule):
 
 
 class TverskyLoss(LossModule):
-    """Tversky / focal Tversky / soft Jaccard loss Module."""
+    """Tversky / focal Tversky / soft Jaccard loss Module.
+
+    TI = (TP + s)/(TP + α·FP + β·FN + s), L = mean_c (1 − TI_c)^γ (see ``F.tversky_loss``).
+    Paper: Salehi, Erdogmus & Gholipour 2017, "Tversky loss function for image segmentation
+    using 3D fully convolutional deep networks".
+    """
 
     def __init__(self, alpha=0.3, beta=0.7, gamma=1.0, activation="softmax", smooth=1e-5,
                  weight=None, batch_dice=False, reduction="mean"):
