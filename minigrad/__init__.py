@@ -27,6 +27,7 @@ from minigrad import func, optim, training  # noqa: F401
 from minigrad import fft  # noqa: F401
 from minigrad import sparse  # noqa: F401
 from minigrad import linalg  # noqa: F401
+from minigrad import geometry  # noqa: F401
 from minigrad.ops import sorting  # noqa: F401
 from minigrad import special  # noqa: F401
 from minigrad import viz  # noqa: F401  (minigrad.viz.draw: the tape as Graphviz DOT)

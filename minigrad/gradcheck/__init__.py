@@ -272,10 +272,17 @@ def _flat_tensors(args):
 def unavailable(entry, backend):
     """Why ``entry`` cannot be checked on ``backend`` on this machine, or None. One case:
     the transforms of minigrad.fft on the CPU stand-in for CuPy (``cupy.__version__`` ends in
-    '+fake'), which does not emulate cupy.fft. On real CuPy they run, and fail if broken."""
+    '+fake'), which does not emulate cupy.fft. On real CuPy they run, and fail if broken.
+    Registered ops outside minigrad.fft that compute an FFT are named in ``USES_FFT``."""
+    if entry.name in USES_FFT:
+        return fft_unavailable(backend)
     if entry.fn.__module__ != "minigrad.fft" or entry.name.endswith("shift"):
         return None
     return fft_unavailable(backend)
+
+
+# Registered ops defined outside minigrad.fft whose forward or backward calls xp.fft.
+USES_FFT = {"pc_norm"}
 
 
 def fft_unavailable(backend):
