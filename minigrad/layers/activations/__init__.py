@@ -8,6 +8,14 @@
     hard.py         hardtanh, relu6, hardsigmoid, hardswish, softshrink, hardshrink
                                                                                 (A017–A020, A022–A023)
     softmax.py      softmax, log_softmax, logsumexp (with temperature)          (A024–A026)
+    sparse_softmax.py  entmax (sparsemax, entmax15, entmax_bisect, learnable α) (A050)
+    softmax_variants.py  sa_softmax (Self-Adjust Softmax)                      (A052)
+    structured.py   maxout, group_sort, squash, sine (+ SineLayer, maxout_init_,
+                    siren_init_)                                     (A045–A047, A049)
+    low_memory.py   regelu2, resilu2 (2-bit approximate backward)              (A040–A041)
+    paper_elementwise.py  abs_activation, gumbel_activation, smelu (+ generalized),
+                    crrelu, helu (hysteresis backward)          (A028, A029, A031, A039, A042)
+    adaptive.py     apa, aglu (learnable λ, κ)                                 (A043–A044)
 
 Each op is a ``Function`` named ``<Op>Fn`` (``GeluFn``), its functional form (``gelu``) and,
 where a layer makes sense, a Module with PyTorch's name (``GELU``). (The function
@@ -26,6 +34,19 @@ from minigrad.layers.activations.smooth import (GELU, GLU, LogSigmoid, Mish, Sig
                                                 tanhshrink)
 from minigrad.layers.activations.softmax import (LogSoftmax, Softmax, log_softmax,  # noqa: F401
                                                  logsumexp, softmax)
+from minigrad.layers.activations.structured import (GroupSort, Maxout, Sine, SineLayer,  # noqa: F401
+                                                    Squash, group_sort, maxout, maxout_init_,
+                                                    maxout_init_gain, sine, siren_init_, squash)
+from minigrad.layers.activations.low_memory import (ReGELU2, ReSiLU2, regelu2,  # noqa: F401
+                                                    resilu2)
+from minigrad.layers.activations.paper_elementwise import (CRReLU, Abs, GumbelActivation,  # noqa: F401
+                                                           HeLU, SmeLU, abs_activation, crrelu,
+                                                           gumbel_activation, helu, smelu)
+from minigrad.layers.activations.adaptive import AGLU, APA, aglu, apa  # noqa: F401
+from minigrad.layers.activations.sparse_softmax import (Entmax, Entmax15, EntmaxAlpha,  # noqa: F401
+                                                        EntmaxBisect, Sparsemax, entmax,
+                                                        entmax15, entmax_bisect, sparsemax)
+from minigrad.layers.activations.softmax_variants import SASoftmax, sa_softmax  # noqa: F401
 
 __all__ = [
     # rectifiers
@@ -41,4 +62,19 @@ __all__ = [
     "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish", "Softshrink", "Hardshrink",
     # softmax
     "softmax", "log_softmax", "logsumexp", "Softmax", "LogSoftmax",
+    # structured (A045–A047, A049)
+    "maxout", "group_sort", "squash", "sine", "maxout_init_", "maxout_init_gain", "siren_init_",
+    "Maxout", "GroupSort", "Squash", "Sine", "SineLayer",
+    # low_memory (A040–A041)
+    "regelu2", "resilu2", "ReGELU2", "ReSiLU2",
+    # paper_elementwise (A028, A029, A031, A039, A042)
+    "abs_activation", "gumbel_activation", "smelu", "crrelu", "helu",
+    "Abs", "GumbelActivation", "SmeLU", "CRReLU", "HeLU",
+    # adaptive (A043–A044)
+    "apa", "aglu", "APA", "AGLU",
+    # sparse_softmax (A050)
+    "entmax", "sparsemax", "entmax15", "entmax_bisect",
+    "Entmax", "Sparsemax", "Entmax15", "EntmaxBisect", "EntmaxAlpha",
+    # softmax_variants (A052)
+    "sa_softmax", "SASoftmax",
 ]
