@@ -469,11 +469,54 @@ class ModuleList(Module):
         return iter(self._modules.values())
 
 
-class ModuleDict(Module):
+class _Mapping(Module):
+    """The mapping methods the dict containers share, over the store named by ``_STORE``
+    (``_modules`` for ``ModuleDict``, ``_parameters`` for ``ParameterDict``); each
+    container defines how an entry is set and deleted."""
+    _STORE = None
+
+    @property
+    def _store(self):
+        return getattr(self, self._STORE)
+
+    def __getitem__(self, key):
+        return self._store[key]
+
+    def __contains__(self, key):
+        return key in self._store
+
+    def __len__(self):
+        return len(self._store)
+
+    def __iter__(self):
+        return iter(self._store)
+
+    def keys(self):
+        return self._store.keys()
+
+    def values(self):
+        return self._store.values()
+
+    def items(self):
+        return self._store.items()
+
+    def update(self, entries):
+        pairs = entries.items() if hasattr(entries, "items") else entries
+        for key, value in pairs:
+            self[key] = value
+
+    def pop(self, key):
+        value = self._store[key]
+        del self[key]
+        return value
+
+
+class ModuleDict(_Mapping):
     """A dict of modules whose parameters are registered, PyTorch's ``nn.ModuleDict(
     modules=None)`` (a mapping or an iterable of (name, module) pairs; insertion order is
     kept): ``d[k]``, ``d[k] = m``, ``del d[k]``, ``in``, ``len``, iteration over keys,
     ``keys``/``values``/``items``, ``update``, ``pop``, ``clear``. No forward."""
+    _STORE = "_modules"
 
     def __init__(self, modules=None):
         super().__init__()
@@ -483,43 +526,18 @@ class ModuleDict(Module):
     def __setitem__(self, name, module):
         self.add_module(name, module)
 
-    def __getitem__(self, name):
-        return self._modules[name]
-
     def __delitem__(self, name):
         delattr(self, name)
-
-    def __contains__(self, name):
-        return name in self._modules
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def update(self, modules):
-        pairs = modules.items() if hasattr(modules, "items") else modules
-        for name, m in pairs:
-            self[name] = m
-
-    def pop(self, name):
-        m = self._modules[name]
-        del self[name]
-        return m
 
     def clear(self):
         for name in list(self._modules):
             del self[name]
+
+
+def _list_parameters(container):
+    """The ``extra_repr`` of the parameter containers: each key with its shape and dtype."""
+    return ", ".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                     for k, p in container._parameters.items())
 
 
 class ParameterList(Module):
@@ -562,17 +580,16 @@ class ParameterList(Module):
     def __iter__(self):
         return iter(self._parameters.values())
 
-    def extra_repr(self):
-        return ", ".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
-                         for k, p in self._parameters.items())
+    extra_repr = _list_parameters
 
 
-class ParameterDict(Module):
+class ParameterDict(_Mapping):
     """A dict of parameters registered on the module (``parameters()``/``state_dict()``
     see them under their keys), PyTorch's ``nn.ParameterDict(parameters=None)``: ``d[k]``,
     ``d[k] = p`` (a plain tensor is wrapped as a ``Parameter``), ``del d[k]``, ``in``,
     ``len``, iteration over keys, ``keys``/``values``/``items``, ``update``, ``pop``,
     ``get``. Insertion order is kept. No forward."""
+    _STORE = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
@@ -585,48 +602,15 @@ class ParameterDict(Module):
                            f"got {key!r}")
         self.register_parameter(key, _as_parameter(self, value))
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __delitem__(self, key):
         if key not in self._parameters:
             raise KeyError(key)
         delattr(self, key)
 
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
     def get(self, key, default=None):
         return self._parameters.get(key, default)
 
-    def update(self, parameters):
-        pairs = parameters.items() if hasattr(parameters, "items") else parameters
-        for key, value in pairs:
-            self[key] = value
-
-    def pop(self, key):
-        p = self._parameters[key]
-        del self[key]
-        return p
-
-    def extra_repr(self):
-        return ", ".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
-                         for k, p in self._parameters.items())
+    extra_repr = _list_parameters
 
 
 def _as_parameter(container, value):

@@ -9,6 +9,7 @@ from minigrad.autograd import Function
 from minigrad.layers.activations._util import channel_sum, channel_view, filled
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
+from minigrad.ops.elementwise import Abs as AbsFn  # the primitive; ``Abs`` below is the Module
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
@@ -24,24 +25,6 @@ def _param(ctx, value, x, op, name):
     setattr(ctx, name + "_shape", None)
     setattr(ctx, name, value)
     return value
-
-
-class AbsActivationFn(Function):
-    """Absolute value as an activation (Yang, Yu, Zhu & Hayou 2023, Tensor Programs VI).
-
-    y = |x|;  dy/dx = sign(x), with sign(0) = 0 (PyTorch's subgradient at the kink).
-    """
-    differentiable_backward = True
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return ctx.xp.abs(x)
-
-    @staticmethod
-    def backward(ctx, gy):
-        x, = ctx.saved_tensors
-        return gy * ctx.xp.sign(x)
 
 
 class GumbelActivationFn(Function):
@@ -183,13 +166,13 @@ def _scalar_or_tensor(op, name, value):
 def abs_activation(x):
     """|x| as an activation (Depth-µP's recommended nonlinearity).
 
-    y = |x|,  dy/dx = sign(x) (0 at x = 0).
-    Backward: ``AbsActivationFn`` (help(minigrad.layers.activations.paper_elementwise.AbsActivationFn)).
+    y = |x|,  dy/dx = sign(x) (0 at x = 0). The row is literally the primitive ``abs``, so
+    this is that op. Backward: ``Abs`` (help(minigrad.ops.elementwise.Abs)).
     Paper: Yang, Yu, Zhu & Hayou 2023, "Tensor Programs VI: Feature Learning in
     Infinite-Depth Neural Networks". PyTorch: ``torch.abs``.
     """
     check_floating("abs_activation", x=x)
-    return AbsActivationFn.apply(x)
+    return AbsFn.apply(x)
 
 
 def gumbel_activation(x):
@@ -255,7 +238,7 @@ def helu(x, alpha=0.05):
 
 # ------------------------------------------------------------------ modules
 class Abs(Module):
-    """y = |x| as an activation; backward ``AbsActivationFn`` (see ``F.abs_activation``).
+    """y = |x| as an activation; backward ``Abs`` (see ``F.abs_activation``).
 
     Paper: Yang, Yu, Zhu & Hayou 2023, "Tensor Programs VI: Feature Learning in
     Infinite-Depth Neural Networks".
