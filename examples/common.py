@@ -63,10 +63,14 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
-def report(results, title, label, out_dir, filename, extra=None):
+def report(results, title, label, out_dir, filename, extra=None, families=None):
     """Print a table (final loss = mean of the last 50 steps, test accuracy, time) of
     ``results`` ({name: dict(losses, acc, seconds)}) and save the loss curves as a PNG.
-    ``extra`` maps a name to one more column of text (the settings used, say)."""
+    ``extra`` maps a name to one more column of text (the settings used, say).
+
+    ``families`` ({name: family}) is for many curves: the plot then has one small panel per
+    family, on shared axes, and a second PNG (``*_ranked.png``) ranks every entry by test
+    accuracy in one bar chart."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -76,17 +80,65 @@ def report(results, title, label, out_dir, filename, extra=None):
     extra_width = max((len(v) for v in (extra or {}).values()), default=0)
     print(f"{label:{width}} {'':{extra_width}} {'final loss':>10} {'test acc':>9} {'time (s)':>9}")
     for name, r in results.items():
-        final = np.mean(r["losses"][-min(50, len(r["losses"])):])
-        print(f"{name:{width}} {(extra or {}).get(name, ''):{extra_width}} {final:10.4f} "
+        print(f"{name:{width}} {(extra or {}).get(name, ''):{extra_width}} {_final(r):10.4f} "
               f"{100 * r['acc']:8.1f}% {r['seconds']:9.1f}")
 
     os.makedirs(out_dir, exist_ok=True)
-    fig, ax = plt.subplots(figsize=(8, 5))
+    path = os.path.join(out_dir, filename)
+    if families is None:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        _plot_curves(ax, results)
+        ax.set(xlabel="step", ylabel="training loss (moving average)", title=title)
+        ax.legend(ncol=2)
+    else:
+        fig = _small_multiples(plt, results, families, title)
+        _ranked_bars(plt, results, title, os.path.splitext(path)[0] + "_ranked.png")
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    print(f"plot saved to {path}")
+
+
+def _final(r):
+    return float(np.mean(r["losses"][-min(50, len(r["losses"])):]))
+
+
+def _plot_curves(ax, results):
     for name, r in results.items():
         k = max(1, min(25, len(r["losses"]) // 10))
         ax.plot(np.convolve(r["losses"], np.ones(k) / k, mode="valid"), label=name)
-    ax.set(xlabel="step", ylabel="training loss (moving average)", yscale="log", title=title)
-    ax.legend(ncol=2)
-    path = os.path.join(out_dir, filename)
+    ax.set_yscale("log")
+
+
+def _small_multiples(plt, results, families, title):
+    """One panel per family (in order of first appearance), shared log-scale axes."""
+    groups = {}
+    for name in results:
+        groups.setdefault(families.get(name, "other"), []).append(name)
+    ncols = min(4, len(groups))
+    nrows = -(-len(groups) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4 * ncols, 3 * nrows), sharex=True,
+                             sharey=True, squeeze=False)
+    for ax, (family, names) in zip(axes.flat, groups.items()):
+        _plot_curves(ax, {n: results[n] for n in names})
+        ax.set_title(family, fontsize=10)
+        ax.legend(fontsize=7)
+    for ax in axes.flat[len(groups):]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("step")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("training loss")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _ranked_bars(plt, results, title, path):
+    ranked = sorted(results, key=lambda n: (results[n]["acc"], -_final(results[n])))
+    fig, ax = plt.subplots(figsize=(7, 0.22 * len(ranked) + 1.2))
+    ax.barh(range(len(ranked)), [100 * results[n]["acc"] for n in ranked])
+    ax.set_yticks(range(len(ranked)), ranked, fontsize=8)
+    ax.set(xlabel="test accuracy (%)", title=title)
+    ax.title.set_fontsize(9)
     fig.savefig(path, dpi=120, bbox_inches="tight")
-    print(f"plot saved to {path}")
+    plt.close(fig)
+    print(f"ranking saved to {path}")

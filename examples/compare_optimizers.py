@@ -60,10 +60,11 @@ def main(argv=None):
                            desc=entry.name)
         results[entry.name] = dict(losses=losses, acc=accuracy(model, x_test, y_test), seconds=t.seconds)
 
+    families = {e.name: e.fn.__module__.rsplit(".", 1)[-1] for e in rules}
     settings = {name: ", ".join(f"{k}={v}" for k, v in SETTINGS[name].items()) for name in results}
     report(results, f"digits MLP 64-128-128-10, {steps} steps, batch 64, seed {args.seed}, "
                     f"backend {mg.current_backend().name}", "optimizer", args.out,
-           "compare_optimizers.png", extra=settings)
+           "compare_optimizers.png", extra=settings, families=families)
 
 if __name__ == "__main__":
     main()
