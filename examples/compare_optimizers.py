@@ -23,7 +23,36 @@ from common import Timer, accuracy, report, train
 SETTINGS = {"sgd": dict(lr=0.1, momentum=0.9), "sgd_nesterov": dict(lr=0.1), "adam": dict(lr=1e-3),
             "amsgrad": dict(lr=1e-3), "adamw": dict(lr=1e-3), "adagrad": dict(lr=0.05),
             "rmsprop": dict(lr=1e-3), "adadelta": dict(lr=1.0), "lars": dict(lr=1.0),
-            "lamb": dict(lr=1e-2), "sam": dict(lr=0.1, momentum=0.9)}
+            "lamb": dict(lr=1e-2),
+            "muon": dict(lr=0.02, momentum=0.95, adamw_lr=3e-3),
+            "spam": dict(lr=1e-3), "stable_spam": dict(lr=1e-3),
+            "momo": dict(lr=1.0, beta=0.9), "momo_adam": dict(lr=1e-2),
+            "ranger21": dict(num_iterations=1500, lr=1e-3),
+            "galore_projection": dict(lr=1e-2, rank=16, update_proj_gap=200, scale=0.25),
+            "sgdw": dict(lr=0.1, momentum=0.9, weight_decay=5e-4),
+            "adamp": dict(lr=1e-3, weight_decay=1e-2),
+            "sgdp": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=1e-5),
+            "diffgrad": dict(lr=1e-3), "adabound": dict(lr=1e-3, final_lr=0.1),
+            "amsbound": dict(lr=1e-3, final_lr=0.1), "swats": dict(lr=1e-3),
+            "adagrad_norm": dict(lr=1.0),
+            # samplers, not minimizers: they draw from exp(-loss/T); a small temperature T
+            # (cold posterior) keeps the chain near the minima so the MLP still trains
+            "sgld": dict(lr=0.2, temperature=1e-5),
+            "sghmc": dict(lr=0.01, alpha=0.1, temperature=1e-5),
+            "hmc": dict(lr=2e-3, num_leapfrog=10, temperature=1e-4),
+            # GCR recipe; the MLP has no subspace head (geometry=None), so this is its SGD part
+            "grassmann_rsgd": dict(lr=0.1, momentum=0.9, weight_decay=1e-4),
+            # Normalized LR+GD sees only the batch-mean loss here (one "sample": β = 1/(1 − e^-f))
+            "normalized_lr_gd": dict(lr=0.1),
+            "beta_normalized_gd": dict(lr=0.5),           # β = 1: normalized GD
+            "npg_igt": dict(lr=1.0),                      # γ_t = 2γ/(t + 2), η_t = (2/(t + 2))^0.8
+            "optimistic_omd": dict(lr=1.0, adaptive=True),  # η_t = 1/√(1 + Σ‖g_s − g_{s−1}‖²)
+            # one tensor (block) per step, GSL rule, step 1/L_b with L_b = 5 for every block
+            "greedy_bcd": dict(blocks="params", lipschitz=5.0),
+            # DOT with the task loss only (no teacher here): SGD with momentum (0.825+0.975)/2;
+            # mdistiller CIFAR-100 recipe lr 0.05, weight decay 5e-4
+            "dot_distillation_trainer": dict(lr=0.05, weight_decay=5e-4),
+            "sam": dict(lr=0.1, momentum=0.9)}
 
 
 def is_update_rule(fn):

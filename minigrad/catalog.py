@@ -260,14 +260,15 @@ def main(argv=None):
         json.dump(data, sys.stdout, indent=1, ensure_ascii=False)
         print()
         return 0
-    head = f"{'name':30} {'kind':13} {'check':9} {'id':6} "
+    name_width = max([30] + [len(e.name) for e in rows])
+    head = f"{'name':{name_width}} {'kind':13} {'check':9} {'id':6} "
     print(head + "paper (introducing)")
     indent = " " * len(head)
     width = max(args.width, len(head) + 20)
     for e in rows:
         paper = introducing_paper(e) or "-"
         lines = textwrap.wrap(paper, width - len(head)) or [""]
-        print(f"{e.name:30} {e.kind:13} {e.check:9} {e.catalog_id or '':6} {lines[0]}")
+        print(f"{e.name:{name_width}} {e.kind:13} {e.check:9} {e.catalog_id or '':6} {lines[0]}")
         for line in lines[1:]:
             print(indent + line)
     print(f"{len(rows)} ops")

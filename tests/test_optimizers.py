@@ -763,6 +763,8 @@ def test_norms_of_huge_gradients_do_not_overflow(backend):
     np.testing.assert_allclose(to_numpy(tensor_norm(xp, xp.asarray(huge, dtype=xp.float32))),
                                5e19, rtol=1e-6)
     assert float(to_numpy(tensor_norm(xp, xp.zeros(0, dtype=xp.float32)))) == 0.0
+    top = xp.asarray([3e38, 1.0], dtype=xp.float32)       # max |a| ≥ 2^127: 2^128 would be inf
+    np.testing.assert_allclose(to_numpy(tensor_norm(xp, top)), 3e38, rtol=1e-6)
 
 
 def test_sam_perturbation_with_a_huge_gradient(backend):

@@ -214,8 +214,10 @@ def tensor_norm(xp, a):
 
 def power_of_two_scale(xp, amax):
     """2^e with amax = f·2^e, ½ ≤ f < 1 (1 where amax is 0 or not finite): dividing by it
-    is exact and brings amax into [½, 1)."""
+    is exact and brings amax into [½, 1). At the top of the dtype's range (amax ≥ 2^(m−1),
+    m = finfo.maxexp) 2^e would overflow: e is capped at m − 1 there, and amax lands in [1, 2)."""
     _, e = xp.frexp(amax)
+    e = xp.minimum(e, xp.finfo(amax.dtype).maxexp - 1)
     ok = (amax > 0) & xp.isfinite(amax)
     return xp.where(ok, xp.ldexp(xp.ones_like(amax), e), xp.ones_like(amax))
 
