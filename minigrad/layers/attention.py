@@ -4,6 +4,8 @@ and padding masks and an additive (learnable) relative position bias.
 Masks never produce NaN: masked scores are -inf, the softmax gives them probability 0
 and no gradient, and a query whose every key is masked gets all-zero weights (so its
 output is 0 and no gradient flows through it) where a plain softmax would give 0/0.
+``normalizer=`` swaps the softmax for a replacement (ReLU attention:
+``minigrad.layers.activations.attention_normalizers``) with the same guarantees.
 """
 import math
 
@@ -103,18 +105,40 @@ def _array(m, like):
 
 
 # ------------------------------------------------------------------ attention
-def _attend(q, k, v, allowed=None, additive=None, scale=None, dropout_p=0.0, generator=None):
-    """softmax(q kᵀ · scale + additive, keys not ``allowed`` removed) @ v; returns (out, weights)."""
+def _attend(q, k, v, allowed=None, additive=None, scale=None, dropout_p=0.0, generator=None,
+            normalizer=None):
+    """normalizer(q kᵀ · scale + additive, keys not ``allowed`` removed) @ v (softmax by
+    default); returns (out, weights)."""
     scale = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
     scores = matmul(q, transpose(k, -2, -1)) * scale
     if additive is not None:
         scores = scores + additive
-    if allowed is not None:
-        scores = masked_fill(scores, Tensor._wrap(~allowed), -math.inf)
-    weights = masked_softmax(scores, -1)
+    if normalizer is None or (isinstance(normalizer, str) and normalizer == "softmax"):
+        if allowed is not None:
+            scores = masked_fill(scores, Tensor._wrap(~allowed), -math.inf)
+        weights = masked_softmax(scores, -1)
+    else:
+        weights = _normalize(scores, allowed, normalizer)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, generator=generator)
     return matmul(weights, v), weights
+
+
+def _normalize(scores, allowed, normalizer):
+    """Weights from a softmax replacement: -inf scores (an additive mask) join the masked
+    keys, masked scores are set to 0 before the call (so no inf·0 = NaN inside it), and
+    the weights of masked keys are forced to 0 afterwards (a callable need not)."""
+    from minigrad.layers.activations.attention_normalizers import normalizer_fn
+    fn = normalizer_fn(normalizer)
+    xp = backend_of_array(scores.data).xp
+    finite = ~xp.isneginf(scores.data)
+    allowed = finite if allowed is None else allowed & finite
+    blocked = Tensor._wrap(~allowed)
+    weights = fn(masked_fill(scores, blocked, 0.0), allowed)
+    if tuple(weights.shape) != tuple(scores.shape):
+        raise ValueError(f"attention normalizer {normalizer!r} returned weights of shape "
+                         f"{tuple(weights.shape)} for scores of shape {tuple(scores.shape)}")
+    return masked_fill(weights, blocked, 0.0)
 
 
 def _combine_masks(like, attn_mask, is_causal, q_len, k_len, mask_means_allowed):
@@ -136,7 +160,7 @@ def _combine_masks(like, attn_mask, is_causal, q_len, k_len, mask_means_allowed)
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0,
-                                 is_causal=False, scale=None, generator=None):
+                                 is_causal=False, scale=None, generator=None, normalizer=None):
     """out = softmax(Q Kᵀ/√d_k + M) V over the last two axes (Vaswani et al. 2017,
     "Attention Is All You Need"; ``torch.nn.functional.scaled_dot_product_attention``):
     query (..., L, E), key (..., S, E), value (..., S, Ev).
@@ -146,13 +170,22 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     requires one; -inf entries mask). ``is_causal`` adds the mask j ≤ i. Fully masked rows
     give zero output, never NaN. ``dropout_p`` drops attention weights (from ``generator``).
 
+    ``normalizer`` (default None = ``"softmax"``, the unchanged fast path) replaces the
+    softmax: ``"relu_attention"`` (see ``minigrad.layers.activations.attention_normalizers``)
+    or a callable ``(scores (…, L, S), allowed) -> weights`` with ``allowed`` a boolean
+    array of the scores' shape (True where a query may attend a key), e.g. a
+    ``ReLUAttention`` module or ``functools.partial(F.relu_attention, alpha=0.5)``. Masked
+    scores reach it as 0 and -inf additive entries count as masked; masked weights are set
+    to 0 after it, and ``relu_attention`` gives all-zero rows for fully masked queries.
+
     Backward (all exact, through the registered ops): dV = Aᵀ dO, dA = dO Vᵀ, softmax
     backward dS = A ⊙ (dA - Σ_keys dA ⊙ A), then dQ = dS K/√d_k, dK = dSᵀ Q/√d_k; masked
     entries have A = 0 and get no gradient.
     """
     allowed, additive = _combine_masks(query, attn_mask, is_causal, query.shape[-2],
                                        key.shape[-2], mask_means_allowed=True)
-    out, _ = _attend(query, key, value, allowed, additive, scale, dropout_p, generator)
+    out, _ = _attend(query, key, value, allowed, additive, scale, dropout_p, generator,
+                     normalizer)
     return out
 
 
@@ -173,7 +206,8 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
                          key_padding_mask=None, is_causal=False, attn_bias=None,
                          dropout_p=0.0, training=True, need_weights=False, generator=None,
                          average_attn_weights=True, q_proj_weight=None, k_proj_weight=None,
-                         v_proj_weight=None, bias_k=None, bias_v=None, add_zero_attn=False):
+                         v_proj_weight=None, bias_k=None, bias_v=None, add_zero_attn=False,
+                         normalizer=None):
     """Multi-head attention (Vaswani et al. 2017, "Attention Is All You Need") on batch-first
     tensors: query (N, L, E), key (N, S, E_k), value (N, S, E_v).
 
@@ -192,8 +226,10 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
     j ≤ i only (minigrad builds the mask; PyTorch treats it as a hint about ``attn_mask``).
     ``attn_bias`` is an additive, differentiable bias broadcastable to (N, heads, L, S)
     (a learned relative position bias, see ``RelativePositionBias``). Fully masked rows
-    give 0, never NaN. Returns the output, and with ``need_weights`` also the attention
-    weights A (after dropout, as PyTorch): averaged over heads (N, L, S) when
+    give 0, never NaN. ``normalizer`` replaces the softmax (as in
+    ``scaled_dot_product_attention``; scores (N, heads, L, S)). Returns the output, and
+    with ``need_weights`` also the attention weights A (after dropout, as PyTorch):
+    averaged over heads (N, L, S) when
     ``average_attn_weights``, else per head (N, heads, L, S).
     Backward: the exact derivative through registered ops (``linear``, ``matmul``,
     ``MaskedSoftmax``; see ``scaled_dot_product_attention`` for the chain).
@@ -256,7 +292,7 @@ def multi_head_attention(query, key, value, num_heads, in_proj_weight, in_proj_b
         kh, vh = concatenate([kh, zero], 2), concatenate([vh, zero], 2)
         allowed, additive = _extend_keys(xp, allowed, additive, 1, query)
     out, weights = _attend(heads(q, q_len), kh, vh, allowed, additive, None,
-                           dropout_p if training else 0.0, generator)
+                           dropout_p if training else 0.0, generator, normalizer)
     out = reshape(permute(out, 0, 2, 1, 3), (n, q_len, e))
     out = linear(out, out_proj_weight, out_proj_bias)
     if need_weights:
@@ -288,12 +324,13 @@ class MultiheadAttention(Module):
     registered ops of ``multi_head_attention``.
     Deviations: key and value default to the query (self-attention); ``is_causal=True``
     builds the causal mask itself (PyTorch requires ``attn_mask`` with it); ``attn_bias``,
-    ``dtype`` and ``generator`` are minigrad extras.
+    ``dtype``, ``generator`` and ``normalizer`` (a softmax replacement, see
+    ``scaled_dot_product_attention``; a Module normalizer is a submodule) are minigrad extras.
     """
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
-                 dtype="float32", generator=None):
+                 dtype="float32", generator=None, normalizer=None):
         super().__init__()
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"MultiheadAttention: embed_dim and num_heads must be positive, "
@@ -310,6 +347,7 @@ class MultiheadAttention(Module):
         self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
         self.head_dim = embed_dim // num_heads
         self.batch_first, self.add_zero_attn = batch_first, add_zero_attn
+        self.normalizer = normalizer       # a Module normalizer's parameters are trained too
         if self._qkv_same_embed_dim:
             self.in_proj_weight = Parameter(xp.empty((3 * embed_dim, embed_dim), dtype=dtype))
             for name in ("q_proj_weight", "k_proj_weight", "v_proj_weight"):
@@ -363,7 +401,8 @@ class MultiheadAttention(Module):
             dropout_p=self.dropout, training=self.training, need_weights=need_weights,
             average_attn_weights=average_attn_weights, q_proj_weight=self.q_proj_weight,
             k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
-            bias_k=self.bias_k, bias_v=self.bias_v, add_zero_attn=self.add_zero_attn)
+            bias_k=self.bias_k, bias_v=self.bias_v, add_zero_attn=self.add_zero_attn,
+            normalizer=self.normalizer)
         weights = None
         if need_weights:
             out, weights = out

@@ -10,12 +10,20 @@
     softmax.py      softmax, log_softmax, logsumexp (with temperature)          (A024–A026)
     sparse_softmax.py  entmax (sparsemax, entmax15, entmax_bisect, learnable α) (A050)
     softmax_variants.py  sa_softmax (Self-Adjust Softmax)                      (A052)
+    attention_normalizers.py  relu_attention, rela_attention (softmax replacements for
+                    attention; the ``normalizer=`` of scaled_dot_product_attention)  (A053–A054)
     structured.py   maxout, group_sort, squash, sine (+ SineLayer, maxout_init_,
                     siren_init_)                                     (A045–A047, A049)
     low_memory.py   regelu2, resilu2 (2-bit approximate backward)              (A040–A041)
     paper_elementwise.py  abs_activation, gumbel_activation, smelu (+ generalized),
                     crrelu, helu (hysteresis backward)          (A028, A029, A031, A039, A042)
     adaptive.py     apa, aglu (learnable λ, κ)                                 (A043–A044)
+    monotone.py     monotone_activation, monotone_kernel (+ MonoDense layer)   (A035)
+    relu_replacement.py  dapa_poly_relu, dapa_coefficients (+ DapaPolyReLU: learnable
+                    hysteresis ReLU mask, ReLU-count penalty)                  (A036)
+    paper_units.py  relu_classifier, sau, matrix_activation, partial_linear_unit
+                                                              (A027, A030, A033, A034)
+    householder.py  householder_activation (learnable pair reflections)       (A048)
 
 Each op is a ``Function`` named ``<Op>Fn`` (``GeluFn``), its functional form (``gelu``) and,
 where a layer makes sense, a Module with PyTorch's name (``GELU``). (The function
@@ -43,10 +51,22 @@ from minigrad.layers.activations.paper_elementwise import (CRReLU, Abs, GumbelAc
                                                            HeLU, SmeLU, abs_activation, crrelu,
                                                            gumbel_activation, helu, smelu)
 from minigrad.layers.activations.adaptive import AGLU, APA, aglu, apa  # noqa: F401
+from minigrad.layers.activations.paper_units import (SAU, MatrixActivation,  # noqa: F401
+                                                     PartialLinearUnit, ReLUClassifier,
+                                                     matrix_activation, partial_linear_unit,
+                                                     relu_classifier, sau)
+from minigrad.layers.activations.householder import (HouseholderActivation,  # noqa: F401
+                                                     householder_activation)
 from minigrad.layers.activations.sparse_softmax import (Entmax, Entmax15, EntmaxAlpha,  # noqa: F401
                                                         EntmaxBisect, Sparsemax, entmax,
                                                         entmax15, entmax_bisect, sparsemax)
 from minigrad.layers.activations.softmax_variants import SASoftmax, sa_softmax  # noqa: F401
+from minigrad.layers.activations.attention_normalizers import (  # noqa: F401
+    ReLA, ReLUAttention, rela_attention, relu_attention)
+from minigrad.layers.activations.monotone import (MonoDense, MonotoneActivation,  # noqa: F401
+                                                  monotone_activation, monotone_kernel)
+from minigrad.layers.activations.relu_replacement import (DapaPolyReLU,  # noqa: F401
+                                                          dapa_coefficients, dapa_poly_relu)
 
 __all__ = [
     # rectifiers
@@ -72,9 +92,20 @@ __all__ = [
     "Abs", "GumbelActivation", "SmeLU", "CRReLU", "HeLU",
     # adaptive (A043–A044)
     "apa", "aglu", "APA", "AGLU",
+    # paper_units (A027, A030, A033, A034)
+    "relu_classifier", "sau", "matrix_activation", "partial_linear_unit",
+    "ReLUClassifier", "SAU", "MatrixActivation", "PartialLinearUnit",
+    # householder (A048)
+    "householder_activation", "HouseholderActivation",
     # sparse_softmax (A050)
     "entmax", "sparsemax", "entmax15", "entmax_bisect",
     "Entmax", "Sparsemax", "Entmax15", "EntmaxBisect", "EntmaxAlpha",
     # softmax_variants (A052)
     "sa_softmax", "SASoftmax",
+    # attention_normalizers (A053–A054)
+    "relu_attention", "rela_attention", "ReLUAttention", "ReLA",
+    # monotone (A035)
+    "monotone_activation", "monotone_kernel", "MonotoneActivation", "MonoDense",
+    # relu_replacement (A036)
+    "dapa_poly_relu", "dapa_coefficients", "DapaPolyReLU",
 ]
