@@ -3,6 +3,7 @@ the shapes and the dtype: shape mismatches that would broadcast in a same-shape 
 (a prediction (N, 1) against a target (N,) averages N² pairs), integer or boolean tensors
 given to float-only ops, and embedding / gather / index_select indices that are negative
 or past the end (NumPy would wrap them around to the last rows)."""
+import inspect
 import re
 
 import numpy as np
@@ -25,6 +26,14 @@ SAME_SHAPE = {
     "mse_loss": (0, 1), "msle_loss": (0, 1), "poisson_nll_loss": (0, 1),
     "quantile_loss": (0, 1), "rmse_loss": (0, 1), "sigmoid_focal_loss": (0, 1),
     "siglip_loss": (0, 1), "vae_elbo_loss": (0, 1),
+    # paper losses: scores and labels / multi-hot targets of one shape, paired embeddings
+    "batch_perceptron_loss": (0, 1), "calibrated_uniformity_loss": (0, 1),
+    "cosine_contrastive_loss": (0, 1), "cotta_consistency_loss": (0, 1),
+    "decoupled_softmax_loss": (0, 1), "distribution_balanced_loss": (0, 1),
+    "em_single_positive_loss": (0, 1), "ensloss": (0, 1), "gumbel_optimized_loss": (0, 1),
+    "macro_auc_pairwise_loss": (0, 1), "macro_auc_univariate_loss": (0, 1),
+    "multivariate_kl_similarity_loss": (0, 1), "neural_ndcg_loss": (0, 1),
+    "soft_topk_loss": (0, 1),
 }
 # Losses with no pair of same-shape tensors: class-index targets (checked against the logits
 # by class_targets), a batch of embeddings with labels, or a model and its input.
@@ -36,6 +45,16 @@ OTHER_SIGNATURES = {
     "softmax_focal_loss", "sphereface_loss", "subcenter_arcface_loss", "supcon_loss",
     "temperature_scaling", "trades_loss", "triplet_margin_loss", "tversky_loss", "vat_loss",
     "wgan_loss", "weston_watkins_hinge_loss",
+    # paper losses: class-index (or soft) targets checked against the logits, two logit
+    # batches of different sizes, per-sample losses, BPR's (N,) positives against (N, K)
+    # negatives, capsules (N, C, D), caption/prompt token embeddings
+    "acls_loss", "active_passive_loss", "aldr_kl_loss", "bpr_loss", "capsule_margin_loss",
+    "comp_sum_loss", "drw_reweighting", "ebv_generation_loss", "ebv_loss",
+    "energy_margin_loss", "gce_loss", "hl_gauss_loss", "labelpool_soft_ce", "ldam_loss",
+    "ldr_kl_loss", "lmpt_cse_loss", "mae_prob_loss", "maxsup_loss", "mbls_loss",
+    "normalized_ce_loss", "normalized_focal_loss", "normalized_gce_loss",
+    "outlier_exposure_loss", "poly_loss", "reverse_ce_loss", "scone_woods_loss",
+    "spectral_risk_loss", "spherical_z_loss", "squentropy_loss", "vs_loss",
 }
 # Float-only losses and the position of their logits / predictions in the registry's case.
 MODEL_LOSSES = {"pgd_adversarial_loss", "trades_loss", "vat_loss"}
@@ -57,9 +76,13 @@ def tensorize(a):
     return a
 
 
-def plain_kwargs(case):
-    """The case's keyword arguments without the arrays only the checked wrappers take."""
-    return {k: v for k, v in case.kwargs.items() if not isinstance(v, np.ndarray)}
+def plain_kwargs(case, fn=None):
+    """The case's keyword arguments without the arrays only the checked wrappers take; arrays
+    that ``fn`` itself takes (class counts, per-sample temperatures, a basis, noise draws)
+    stay, as the constant tensors the registry passes."""
+    takes = inspect.signature(fn).parameters if fn is not None else {}
+    return {k: (mg.tensor(v) if isinstance(v, np.ndarray) else v)
+            for k, v in case.kwargs.items() if not isinstance(v, np.ndarray) or k in takes}
 
 
 # ------------------------------------------------------------------ shape mismatches
@@ -79,7 +102,7 @@ def test_same_shape_loss_refuses_a_broadcasting_target(name):
     args[i] = mg.tensor(rng.uniform(0.5, 1.5, (N, 1)), requires_grad=True)
     args[j] = mg.tensor(rng.uniform(0.5, 1.5, (N,)))
     with pytest.raises(ValueError) as err:
-        entry.fn(*args, **plain_kwargs(case))
+        entry.fn(*args, **plain_kwargs(case, entry.fn))
     message = str(err.value)
     assert message.startswith(f"{name}:"), message
     assert f"{(N, 1)}" in message and f"{(N,)}" in message, message
@@ -106,6 +129,17 @@ def test_triplet_margin_loss_explicit_triplets_must_share_a_shape():
     with pytest.raises(ValueError, match=r"triplet_margin_loss: anchor of shape \(5, 3\) and "
                                          r"negative of shape \(1, 3\)"):
         F.triplet_margin_loss(a, np.zeros((N, 3)), np.zeros((1, 3)))
+
+
+def test_bpr_loss_broadcasts_positives_over_their_negatives_only():
+    """BPR pairs s⁺ (N,) with s⁻ (N,) or K negatives per row (N, K); a column of positives
+    (N, 1) against (N,) negatives would compare every pair, and is refused."""
+    pos = mg.tensor(np.ones((N, 1)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"bpr_loss: pos_score must be \(N,\) and neg_score "
+                                         r"\(N,\) or \(N, K\), got shapes \(5, 1\) and \(5,\)"):
+        F.bpr_loss(pos, mg.tensor(np.zeros(N)))
+    with pytest.raises(ValueError, match=r"got shapes \(5,\) and \(4, 3\)"):
+        F.bpr_loss(pos.reshape(N), mg.tensor(np.zeros((4, 3))))
 
 
 def test_cosine_embedding_loss_needs_one_label_per_pair():
@@ -162,7 +196,7 @@ def test_loss_refuses_integer_predictions(name):
     bad = int_like(case.args[k])
     args[k] = mg.tensor(bad)
     with pytest.raises(TypeError) as err:
-        entry.fn(*args, **plain_kwargs(case))
+        entry.fn(*args, **plain_kwargs(case, entry.fn))
     message = str(err.value)
     assert message.startswith(f"{name}:") and "int64" in message, message
     assert str(tuple(bad.shape)) in message, message

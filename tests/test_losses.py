@@ -345,15 +345,146 @@ def _module_pairs(r):
     return pairs
 
 
+def _paper_module_pairs(r):
+    """The paper losses' Modules (noisy labels, long tail, calibration, OOD, multi-label,
+    ranking, retrieval, recommendation, ...), each with non-default options."""
+    z, y = t(r.standard_normal((5, 4))), r.integers(0, 4, 5)
+    soft = r.dirichlet(np.ones(4), 5)
+    counts, w = np.array([120.0, 40.0, 9.0, 3.0]), r.random(4) + 0.5
+    s, sign = t(r.standard_normal(6)), np.array([1, -1, -1, 1, 1, -1])
+    a = t(r.standard_normal((4, 3)))
+    ml = r.integers(0, 2, (4, 3))
+    ml[0], ml[1] = 1, 0                          # every label has a positive and a negative
+    value = r.uniform(-1.0, 1.0, 5)              # scalar regression targets (HL-Gauss)
+    pairs = [
+        (nn.GCELoss(q=0.4), (z, y), lambda: F.gce_loss(z, y, q=0.4)),
+        (nn.NormalizedCELoss(ignore_index=1), (z, y), lambda: F.normalized_ce_loss(z, y, ignore_index=1)),
+        (nn.NormalizedFocalLoss(gamma=1.0, official_grad=True), (z, soft),
+         lambda: F.normalized_focal_loss(z, soft, gamma=1.0, official_grad=True)),
+        (nn.NormalizedGCELoss(q=0.3, reduction="sum"), (z, y),
+         lambda: F.normalized_gce_loss(z, y, q=0.3, reduction="sum")),
+        (nn.ReverseCELoss("sce", alpha=0.5, beta=0.7), (z, y),
+         lambda: F.reverse_ce_loss(z, y, "sce", alpha=0.5, beta=0.7)),
+        (nn.MAEProbLoss(normalized=True), (z, y), lambda: F.mae_prob_loss(z, y, normalized=True)),
+        (nn.ActivePassiveLoss("nfl", "mae", alpha=10.0, beta=0.5, gamma=1.0), (z, y),
+         lambda: F.active_passive_loss(z, y, "nfl", "mae", alpha=10.0, beta=0.5, gamma=1.0)),
+        (nn.PolyLoss(epsilon=(1.0, 0.5), gamma=1.0, label_smoothing=0.1), (z, y),
+         lambda: F.poly_loss(z, y, epsilon=(1.0, 0.5), gamma=1.0, label_smoothing=0.1)),
+        (nn.SquentropyLoss(reduction="none"), (z, y), lambda: F.squentropy_loss(z, y, reduction="none")),
+        (nn.SphericalZLoss(a=0.5, b=2.0), (z, y), lambda: F.spherical_z_loss(z, y, a=0.5, b=2.0)),
+        (nn.CompSumLoss(tau=0.5), (z, y), lambda: F.comp_sum_loss(z, y, tau=0.5)),
+        (nn.BatchPerceptronLoss(reduction="sum"), (s, sign),
+         lambda: F.batch_perceptron_loss(s, sign, reduction="sum")),
+        # long tail (class counts n_j), calibration, distributional
+        (nn.LDAMLoss(counts, max_m=0.3, weight=w, s=10.0), (z, y),
+         lambda: F.ldam_loss(z, y, counts, max_m=0.3, s=10.0, weight=w)),
+        (nn.VSLoss(counts, gamma=0.5, tau=0.7, weight=w), (z, soft),
+         lambda: F.vs_loss(z, soft, counts, gamma=0.5, tau=0.7, weight=w)),
+        (nn.DistributionBalancedLoss(counts[:3], 200, neg_scale=3.0, gamma=1.0), (a, ml),
+         lambda: F.distribution_balanced_loss(a, ml, counts[:3], 200, neg_scale=3.0, gamma=1.0)),
+        (nn.GumbelOptimizedLoss(clamp=(-3.0, 8.0)), (a, ml),
+         lambda: F.gumbel_optimized_loss(a, ml, clamp=(-3.0, 8.0))),
+        (nn.MbLSLoss(margin=1.5, alpha=0.3), (z * 3, y), lambda: F.mbls_loss(z * 3, y, 1.5, 0.3)),
+        (nn.ACLSLoss(alpha=0.3, pos_lambda=0.5, neg_lambda=0.2, margin=1.0), (z * 3, soft),
+         lambda: F.acls_loss(z * 3, soft, 0.3, 0.5, 0.2, 1.0)),
+        (nn.HLGaussLoss(-1.0, 1.0, 4, sigma=0.3), (z, value), lambda: F.hl_gauss_loss(z, value, -1.0, 1.0, 0.3)),
+        (nn.HLGaussLoss(-1.0, 1.0, 4, mode="two_hot"), (z, value),
+         lambda: F.hl_gauss_loss(z, value, -1.0, 1.0, mode="two_hot")),
+    ]
+    drw = nn.DRWLoss(counts, drw_epoch=2, beta=0.99, loss="ldam", s=5.0)
+    drw.set_epoch(3)
+    maxsup = nn.MaxSupLoss(alpha=0.1, end_alpha=0.3, epochs=10)
+    maxsup.set_epoch(5)                                    # α ramps to 0.2
+    pairs += [
+        (drw, (z, y), lambda: F.drw_reweighting(z, y, counts, 3, drw_epoch=2, beta=0.99, loss="ldam", s=5.0)),
+        (maxsup, (z, y), lambda: F.maxsup_loss(z, y, alpha=0.2)),
+    ]
+    # distributional, distributionally robust
+    emb, lab = t(r.standard_normal((6, 3))), np.array([0, 0, 1, 1, 2, 0])
+    basis, per_sample = r.standard_normal((4, 3)), t(r.permutation(np.linspace(0.1, 2.0, 6)))
+    aldr = nn.ALDRKLLoss(10, lambda_ref=2.0, alpha=3.0, margin=0.2, logit_norm="softplus").double()
+    idx = np.array([7, 2, 0, 9, 4])
+    ens = nn.EnsLoss(lam=0.5)       # draws φ' from the backend's generator: both calls are
+    ens.register_forward_pre_hook(lambda module, inputs: mg.manual_seed(11))    # run right after one seed
+    pairs += [
+        (nn.SpectralRiskLoss("extremile", level=3.0, shift_cost=0.1), (per_sample,),
+         lambda: F.spectral_risk_loss(per_sample, "extremile", 3.0, 0.1)),
+        (nn.EBVLoss(basis, tau=0.2), (emb, lab), lambda: F.ebv_loss(emb, lab, basis, tau=0.2)),
+        (nn.EBVGenerationLoss(threshold=0.05, normalize=False, reduction="mean"), (emb,),
+         lambda: F.ebv_generation_loss(emb, 0.05, normalize=False, reduction="mean")),
+        (nn.LDRKLLoss(margin=0.5, lambd=2.0, logit_norm="l1"), (z, y),
+         lambda: F.ldr_kl_loss(z, y, margin=0.5, lambd=2.0, logit_norm="l1")),
+        (aldr, (z, y, idx),                    # the call first updates λ[idx] (the official step)
+         lambda: F.aldr_kl_loss(z, y, aldr.lambdas.numpy()[idx], 2.0, 3.0, 0.2, "softplus")),
+        (ens, (s, (sign > 0).astype(float)),
+         lambda: (mg.manual_seed(11), F.ensloss(s, (sign > 0).astype(float), lam=0.5))[1]),
+    ]
+    # margin, OOD, test-time adaptation, weak multi-label supervision
+    cap, prompt = t(r.standard_normal((4, 2, 3))), t(r.standard_normal((3, 2, 3)))
+    outliers, wild = t(r.standard_normal((3, 4))), t(r.standard_normal((6, 4)))
+    teacher, views = t(r.standard_normal((5, 4))), t(r.standard_normal((3, 5, 4)))
+    anchor = t(0.1 * r.standard_normal((5, 4)))     # an unconfident source model: views averaged
+    observed = np.where(ml == 1, 1.0, -0.3 * r.integers(0, 2, (4, 3)))   # 1 / 0 / −s
+    maps, boxes = r.random((5, 4, 6, 6)), np.tile([[0.1, 0.2, 0.6, 0.9]], (5, 1))
+    scone = nn.SconeWoodsLoss(0.8, false_alarm_cutoff=0.1, ce_tol=1.5, eta=0.5, out_weight=2.0,
+                              dtype="float64")
+    scone.multipliers, scone.penalties = (0.3, 0.2), (1.0, 1.5)
+    pairs += [
+        (nn.LMPTCSELoss(class_counts=counts[:3], margin=0.5, gamma=1.0), (cap, prompt, ml),
+         lambda: F.lmpt_cse_loss(cap, prompt, ml, counts[:3], margin=0.5, gamma=1.0)),
+        (nn.OutlierExposureLoss(lam=0.7, reduction="none"), (z, y, outliers),
+         lambda: F.outlier_exposure_loss(z, y, outliers, 0.7, "none")),
+        (nn.EnergyMarginLoss(m_in=-10.0, m_out=-3.0, weight=0.3), (z * 5, outliers),
+         lambda: F.energy_margin_loss(z * 5, outliers, -10.0, -3.0, 0.3)),
+        (scone, (z, y, wild), lambda: F.scone_woods_loss(
+            z, y, wild, scone.weight, scone.bias, 0.8, (0.3, 0.2), (1.0, 1.5), 0.1, 1.5, 0.5, 2.0)),
+        (nn.CoTTAConsistencyLoss(ap=0.5), (z, teacher, views, anchor),
+         lambda: F.cotta_consistency_loss(z, teacher, views, anchor, ap=0.5)),
+        (nn.EMSinglePositiveLoss(alpha=0.1, beta=0.9), (a, observed),
+         lambda: F.em_single_positive_loss(a, observed, alpha=0.1, beta=0.9)),
+        (nn.LabelPoolSoftCE(reduction="sum"), (z, maps, boxes),
+         lambda: F.labelpool_soft_ce(z, maps, boxes, reduction="sum")),
+    ]
+    # multi-label, ranking, recommendation, retrieval
+    caps, caps2 = t(0.4 * r.standard_normal((5, 4, 2))), t(0.4 * r.standard_normal((4, 3, 2)))
+    scores, rel = t(r.standard_normal((2, 5))), r.integers(0, 3, (2, 5))
+    user, pos_item = t(r.standard_normal((4, 3))), t(r.standard_normal((4, 3)))
+    neg_items, feats = t(r.standard_normal((4, 5, 3))), t(r.standard_normal((4, 6)))
+    qv, dm, dv = t(r.uniform(0.5, 1.5, (4, 3))), t(r.standard_normal((6, 3))), t(r.uniform(0.5, 1.5, (6, 3)))
+    pairs += [
+        (nn.MacroAUCPairwiseLoss(loss="hinge"), (a, ml), lambda: F.macro_auc_pairwise_loss(a, ml, "hinge")),
+        (nn.MacroAUCUnivariateLoss(loss="logistic", reduction="sum"), (a, ml),
+         lambda: F.macro_auc_univariate_loss(a, ml, "logistic", "sum")),
+        (nn.CapsuleMarginLoss(m_pos=0.8, m_neg=0.2, lamb=1.0, weight=w), (caps, y),
+         lambda: F.capsule_margin_loss(caps, y, 0.8, 0.2, 1.0, weight=w)),
+        (nn.CapsuleMarginLoss(level_weights=[0.5, 2.0]), ([caps, caps2], [y, ml]),   # two levels
+         lambda: 0.5 * F.capsule_margin_loss(caps, y) + 2.0 * F.capsule_margin_loss(caps2, ml)),
+        (nn.NeuralNDCGLoss(temperature=0.5, powered_relevancies=False, k=3, max_iter=10), (scores, rel),
+         lambda: F.neural_ndcg_loss(scores, rel, 0.5, False, k=3, max_iter=10)),
+        (nn.BPRLoss(reduction="sum"), (user[:, 0], a), lambda: F.bpr_loss(user[:, 0], a, "sum")),
+        (nn.CosineContrastiveLoss(margin=0.2, negative_weight=2.0), (user, pos_item, neg_items),
+         lambda: F.cosine_contrastive_loss(user, pos_item, neg_items, 0.2, 2.0)),
+        (nn.CalibratedUniformityLoss(gamma=0.9, t=1.0, min_sim=-0.3, max_sim=0.8),
+         (user, pos_item, a, feats),
+         lambda: F.calibrated_uniformity_loss(user, pos_item, a, feats, 0.9, 1.0, -0.3, 0.8)),
+        (nn.DecoupledSoftmaxLoss(temperature=0.5), (a, ml), lambda: F.decoupled_softmax_loss(a, ml, 0.5)),
+        (nn.SoftTopKLoss(k=2, alpha=1.0, temperature=0.5, n_iter=20), (a, ml),
+         lambda: F.soft_topk_loss(a, ml, k=2, alpha=1.0, temperature=0.5, n_iter=20)),
+        (nn.MultivariateKLSimilarityLoss(reduction="none"), (user, qv, dm, dv, y[:4]),
+         lambda: F.multivariate_kl_similarity_loss(user, qv, dm, dv, y[:4], "none")),
+    ]
+    return pairs
+
+
 def test_modules_agree_with_their_functionals(r):
-    for module, args, functional in _module_pairs(r):
+    for module, args, functional in _module_pairs(r) + _paper_module_pairs(r):
         got = module(*args)
         want = functional()
         assert np.allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-6), type(module).__name__
 
 
 def test_every_registered_loss_module_is_covered(r):
-    covered = {type(m) for m, _, _ in _module_pairs(r)}
+    covered = {type(m) for m, _, _ in _module_pairs(r) + _paper_module_pairs(r)}
     adversarial = {nn.PGDAdversarialLoss, nn.TRADESLoss, nn.VATLoss, nn.TemperatureScaling}
     for e in entries(kind="loss"):
         assert e.module in covered | adversarial, e.name
