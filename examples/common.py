@@ -63,6 +63,146 @@ class Timer:
         self.seconds = time.perf_counter() - self.start
 
 
+def balanced_accuracy(model, x, y, batch_size=500):
+    """Mean per-class recall of ``model`` on ``x`` (a NumPy array) in eval mode: the accuracy
+    a class-balanced test set would give. Returns (balanced accuracy, {class: recall})."""
+    model.eval()
+    pred = []
+    with mg.no_grad():
+        for start in range(0, len(x), batch_size):
+            pred.append(model(mg.tensor(x[start:start + batch_size])).argmax(axis=1).numpy())
+    model.train()
+    pred = np.concatenate(pred)
+    recall = {int(c): float(np.mean(pred[y == c] == c)) for c in np.unique(y)}
+    return float(np.mean(list(recall.values()))), recall
+
+
+def train_criterion(model, optimizer, x, y, criterion, epochs, batch_size, seed=0,
+                    desc="training", on_epoch=None, clip_norm=None, max_steps=None,
+                    sampler=None):
+    """Train for ``epochs`` passes over (x, y) (a new random order every epoch, or the
+    order of ``sampler``; the last short batch kept) on ``criterion(logits, target, index,
+    epoch)``: ``index`` holds the batch's row numbers in ``x`` (for losses with per-sample
+    state, as ALDR-KL's temperatures), ``epoch`` counts from 0 (for schedules such as DRW).
+    ``on_epoch(epoch)`` runs before each epoch (a learning-rate schedule); ``clip_norm``
+    clips the gradient norm; ``max_steps`` stops early (the --quick runs). Returns the
+    per-step losses."""
+    loader = mg.data.DataLoader(mg.data.TensorDataset(x, y, np.arange(len(y))),
+                                batch_size=batch_size, shuffle=sampler is None,
+                                sampler=sampler, seed=seed)
+    losses = []
+    bar = tqdm(total=epochs * len(loader) if max_steps is None else max_steps, desc=desc,
+               leave=False)
+    for epoch in range(epochs):
+        if on_epoch is not None:
+            on_epoch(epoch)
+        for xb, yb, ib in loader:
+            optimizer.zero_grad()
+            loss = criterion(model(xb), yb, ib, epoch)
+            loss.backward()
+            if clip_norm is not None:
+                mg.optim.clip_grad_norm_(model.parameters(), clip_norm)
+            optimizer.step()
+            losses.append(loss.item())
+            bar.update(1)
+            if not np.isfinite(losses[-1]):
+                raise FloatingPointError(f"{desc}: the training loss is {losses[-1]} at step "
+                                         f"{len(losses)}")
+            if max_steps is not None and len(losses) >= max_steps:
+                bar.close()
+                return losses
+    bar.close()
+    return losses
+
+
+def split_recipes(recipes, kind="loss"):
+    """Split a recipe table ({name: recipe with a ``needs`` tuple of registry names}) into
+    the names whose every needed op is registered, in table order, and {name: [the needed
+    ops that are not registered]}; prints the second part by name (never silently)."""
+    from minigrad import registry
+    known = {e.name for e in registry.entries(kind=kind)}
+    missing = {name: [op for op in r.needs if op not in known] for name, r in recipes.items()}
+    missing = {name: ops for name, ops in missing.items() if ops}
+    for name, ops in missing.items():
+        print(f"recipe {name}: not run, not registered (yet): {', '.join(ops)}")
+    return [name for name in recipes if name not in missing], missing
+
+
+def mean_over_seeds(runs):
+    """One result from the runs of one recipe over several seeds (each a dict(acc, recall,
+    seconds, losses)): the mean balanced accuracy and its standard deviation over the seeds
+    (``acc_std``, with one seed: absent), the mean recall of each class, the mean time, and
+    the first run's loss curve."""
+    out = dict(acc=float(np.mean([r["acc"] for r in runs])),
+               recall={c: float(np.mean([r["recall"][c] for r in runs])) for c in runs[0]["recall"]},
+               seconds=float(np.mean([r["seconds"] for r in runs])), losses=runs[0]["losses"])
+    if len(runs) > 1:
+        out["acc_std"] = float(np.std([r["acc"] for r in runs], ddof=1))
+    return out
+
+
+def report_losses(results, title, out_dir, filename, settings=None, groups=None, families=None):
+    """The table and plot of a loss comparison on a balanced test metric. ``results``:
+    {name: dict(acc=balanced accuracy, recall={class: recall}, seconds, losses), optionally
+    acc_std (see ``mean_over_seeds``)}. Columns: recipe, its settings (``settings``: {name:
+    text}), balanced test accuracy (± its standard deviation over seeds), the mean
+    recall of each class group (``groups``: {label: [classes]}, e.g. many/few-shot), the
+    worst class's recall and the time. The PNG has the balanced accuracies as bars
+    (coloured by ``families``: {name: family}) beside a recipes × classes recall map."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings, groups, families = settings or {}, groups or {}, families or {}
+    names = list(results)
+    print(title)
+    if not results:
+        print("no recipe could run: nothing to compare")
+        return
+    classes = sorted(next(iter(results.values()))["recall"])
+    width = max([len("recipe")] + [len(n) for n in names])
+    swidth = max([len(settings.get(n, "")) for n in names] + [0])
+    spread = any("acc_std" in r for r in results.values())
+    cols = ([f"{'bal. acc':>8}"] + ([f"{'± sd':>5}"] if spread else [])
+            + [f"{g:>{max(6, len(g))}}" for g in groups] + [f"{'worst':>6}", f"{'time (s)':>8}"])
+    print(f"{'recipe':{width}} {'':{swidth}} " + " ".join(cols))
+    for n in names:
+        r = results[n]
+        row = [f"{100 * r['acc']:7.1f}%"] + ([f"{100 * r.get('acc_std', 0):5.1f}"] if spread else [])
+        row += [f"{100 * np.mean([r['recall'][c] for c in cs]):{max(6, len(g)) - 1}.1f}%"
+                for g, cs in groups.items()]
+        row += [f"{100 * min(r['recall'].values()):5.1f}%", f"{r['seconds']:8.1f}"]
+        print(f"{n:{width}} {settings.get(n, ''):{swidth}} " + " ".join(row))
+
+    os.makedirs(out_dir, exist_ok=True)
+    path = os.path.join(out_dir, filename)
+    fig, (bars, heat) = plt.subplots(1, 2, figsize=(13, 0.3 * len(names) + 1.8),
+                                     gridspec_kw=dict(width_ratios=[1, 1.3]))
+    fams = list(dict.fromkeys(families.get(n, "other") for n in names))
+    colours = {f: plt.cm.tab10(i % 10) for i, f in enumerate(fams)}
+    ys = np.arange(len(names))
+    bars.barh(ys, [100 * results[n]["acc"] for n in names],
+              xerr=[100 * results[n].get("acc_std", 0) for n in names],
+              color=[colours[families.get(n, "other")] for n in names])
+    bars.set_yticks(ys, names, fontsize=8)
+    bars.invert_yaxis()
+    bars.set(xlabel="balanced test accuracy (%)")
+    fig.legend(handles=[matplotlib.patches.Patch(color=colours[f], label=f) for f in fams],
+               fontsize=8, loc="lower center", ncol=len(fams), frameon=False)
+    grid = np.array([[100 * results[n]["recall"][c] for c in classes] for n in names])
+    im = heat.imshow(grid.reshape(len(names), len(classes)), aspect="auto", cmap="viridis",
+                     vmin=0, vmax=100)
+    heat.set_xticks(range(len(classes)), classes)
+    heat.set_yticks(ys, names, fontsize=8)
+    heat.set(xlabel="class", title="test recall per class (%)")
+    fig.colorbar(im, ax=heat)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.35 / fig.get_figheight(), 1, 1))   # room for the legend
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    print(f"plot saved to {path}")
+
+
 def report(results, title, label, out_dir, filename, extra=None, families=None):
     """Print a table (final loss = mean of the last 50 steps, test accuracy, time) of
     ``results`` ({name: dict(losses, acc, seconds)}) and save the loss curves as a PNG.
