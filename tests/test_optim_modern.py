@@ -11,7 +11,7 @@ from minigrad.backends import to_numpy
 from minigrad.layers.module import Parameter
 from minigrad.tensor import Tensor
 from tests.optim_checks import check_float32, check_save_resume, check_trajectory
-from tests.test_optimizers import initial_values, make_params, run_optimizer, run_reference
+from tests.test_optimizers import initial_values, make_params, run_optimizer
 
 TESTED = {"muon", "spam", "stable_spam", "momo", "momo_adam", "ranger21", "galore_projection", "agvm"}
 

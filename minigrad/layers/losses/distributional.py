@@ -6,7 +6,7 @@ import math
 
 from minigrad.autograd import Function
 from minigrad.backends import backend_of_array, to_numpy
-from minigrad.layers.losses._common import (LossModule, batched_logits, check_reduction,
+from minigrad.layers.losses._common import (LossModule, check_reduction,
                                             const, log_softmax_array, reduce_array,
                                             reduction_grad, xp_of)
 from minigrad.layers.losses.classification import cross_entropy
