@@ -67,14 +67,22 @@ def hvp(f, primals, v):
     with enable_grad():
         out = f(*xs)
         _check_scalar("hvp", out)
-        gs = grad(out, xs, create_graph=True, allow_unused=True)
+        hv = hessian_vector(out, xs, vs)
+    return out.detach(), (hv[0] if single else hv)
+
+
+def hessian_vector(loss, xs, vs):
+    """H·v for the Hessian H of the scalar ``loss`` (recorded on the tape) with respect to
+    the tensors ``xs``, ``vs`` one tensor or array per x: the gradient of ⟨∇loss, v⟩, two
+    backward passes; zeros for an x the loss does not depend on. ``hvp`` is this for a
+    function of fresh leaves; optimizers call it on their own parameters in place."""
+    with enable_grad():
+        gs = grad(loss, xs, create_graph=True, allow_unused=True)
         dot = _sum_products(gs, vs)
         if dot is None or not dot.requires_grad:
-            hv = [_zeros_like(x) for x in xs]
-        else:
-            hv = grad(dot, xs, allow_unused=True)
-            hv = [_zeros_like(x) if g is None else g for x, g in zip(xs, hv)]
-    return out.detach(), (hv[0] if single else hv)
+            return [_zeros_like(x) for x in xs]
+        hv = grad(dot, xs, allow_unused=True)
+    return [_zeros_like(x) if g is None else g for x, g in zip(xs, hv)]
 
 
 def jacobian(f, primals):

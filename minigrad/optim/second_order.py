@@ -10,6 +10,7 @@ import math
 
 from minigrad.autograd import enable_grad, grad, no_grad
 from minigrad.backends import backend_of_array
+from minigrad.func import hessian_vector
 from minigrad.optim._global_state import GlobalStateOptimizer
 from minigrad.optim.langevin import _plain, host_generator
 from minigrad.optim.optimizer import tensor_norm
@@ -110,18 +111,7 @@ class NHARPG(GlobalStateOptimizer):
                     p._version += 1
             try:
                 loss_hat = _scalar_loss(self.loss_fn, inputs, "NHARPG")
-                with enable_grad():
-                    g_hat = grad(loss_hat, params, create_graph=True, allow_unused=True)
-                    dot = None
-                    for g, u in zip(g_hat, us):
-                        if g is not None:
-                            term = (g * Tensor._wrap(u)).sum()
-                            dot = term if dot is None else dot + term
-                if dot is None or not dot.requires_grad:
-                    vs = [_zeros(p) for p in params]
-                else:
-                    hv = grad(dot, params, allow_unused=True)
-                    vs = [_zeros(p) if h is None else h.data for p, h in zip(params, hv)]
+                vs = [h.data for h in hessian_vector(loss_hat, params, us)]
             finally:
                 with no_grad():
                     for p, c in zip(params, current):
@@ -164,10 +154,6 @@ class NHARPG(GlobalStateOptimizer):
         super().load_state_dict(state_dict)
         if "generator" in state_dict:
             self._rng.bit_generator.state = _plain(state_dict["generator"])
-
-
-def _zeros(p):
-    return backend_of_array(p.data).xp.zeros_like(p.data)
 
 
 class RegularizedNewton(GlobalStateOptimizer):

@@ -11,10 +11,10 @@ import math
 
 import numpy as np  # host-side only: the small m×m tridiagonal matrix, never parameter data
 
-from minigrad.autograd import enable_grad, grad
+from minigrad.autograd import enable_grad
 from minigrad.backends import backend_of_array
+from minigrad.func import hessian_vector
 from minigrad.ops.random import generator_on
-from minigrad.tensor import Tensor
 
 
 def hessian_vector_product(loss_fn, params):
@@ -27,17 +27,7 @@ def hessian_vector_product(loss_fn, params):
 
     def hv(vs):
         with enable_grad():
-            loss = loss_fn()
-            gs = grad(loss, params, create_graph=True, allow_unused=True)
-            dot = None
-            for g, v in zip(gs, vs):
-                if g is not None:
-                    term = (g * Tensor._wrap(v)).sum()
-                    dot = term if dot is None else dot + term
-            if dot is None or not dot.requires_grad:
-                return [p.data * 0 for p in params]
-            out = grad(dot, params, allow_unused=True)
-        return [p.data * 0 if o is None else o.data for p, o in zip(params, out)]
+            return [h.data for h in hessian_vector(loss_fn(), params, vs)]
     return hv
 
 

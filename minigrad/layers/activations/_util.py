@@ -44,3 +44,26 @@ def pick_axis(axis, dim, op, default=-1):
             raise TypeError(f"{op}: give axis or dim, not both (axis={axis}, dim={dim})")
         return dim
     return default if axis is None else axis
+
+
+# ------------------------------------------------------------------ registry inputs
+def normal_away_from_kinks(r, shape, kinks, gap=0.15, scale=2.0):
+    """Registry cases: ``scale``·N(0, 1) draws from the NumPy generator ``r``, each within
+    ``gap`` of a kink moved to k ± gap·(1 + U(0, 1)) (outward of 0), so finite differences
+    never straddle a kink."""
+    x = scale * r.standard_normal(shape)
+    for k in kinks:
+        close = abs(x - k) < gap
+        x[close] = k + gap * (1 + r.random(int(close.sum()))) * (1 if k >= 0 else -1)
+    return x
+
+
+def uniform_away_from_kinks(r, shape, kinks, gap=0.05, low=-2.5, high=2.5):
+    """Registry cases: U(low, high) draws from the NumPy generator ``r``, each within
+    ``gap`` of a kink moved to k ± (gap + 0.1) on its own side (finite differences)."""
+    import numpy
+    x = r.uniform(low, high, shape)
+    for k in kinks:
+        near = numpy.abs(x - k) < gap
+        x = numpy.where(near, k + numpy.where(x >= k, 1.0, -1.0) * (gap + 0.1), x)
+    return x

@@ -9,6 +9,7 @@ as in the official code airtai/monotonic-nn, airt/_components/mono_dense_layer.p
 import numpy as np
 
 from minigrad.autograd import Function
+from minigrad.layers.activations._util import uniform_away_from_kinks
 from minigrad.layers import init
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
@@ -245,22 +246,13 @@ class MonoDense(Module):
 
 
 # ------------------------------------------------------------------ registry
-def _away(r, shape, kinks, gap=0.05, low=-2.5, high=2.5):
-    """Uniform draws moved at least ``gap`` away from every kink (finite differences)."""
-    x = r.uniform(low, high, shape)
-    for k in kinks:
-        near = np.abs(x - k) < gap
-        x = np.where(near, k + np.where(x >= k, 1.0, -1.0) * (gap + 0.1), x)
-    return x
-
-
 def _monotone_cases(r):
     kinks = (-1.0, 0.0, 1.0)
-    return [Case(_away(r, (3, 16), kinks)),
-            Case(_away(r, (2, 3, 5), kinks), activation="elu"),
-            Case(_away(r, (4, 6), kinks), activation_weights=(1.0, 1.0, 1.0)),
-            Case(_away(r, (3, 4), kinks), "relu", False, True),
-            Case(_away(r, (1, 7), kinks), activation="elu", is_convex=True)]
+    return [Case(uniform_away_from_kinks(r, (3, 16), kinks)),
+            Case(uniform_away_from_kinks(r, (2, 3, 5), kinks), activation="elu"),
+            Case(uniform_away_from_kinks(r, (4, 6), kinks), activation_weights=(1.0, 1.0, 1.0)),
+            Case(uniform_away_from_kinks(r, (3, 4), kinks), "relu", False, True),
+            Case(uniform_away_from_kinks(r, (1, 7), kinks), activation="elu", is_convex=True)]
 
 
 register(monotone_activation, kind="activation", catalog_id="A035", module=MonotoneActivation,

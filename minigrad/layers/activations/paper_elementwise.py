@@ -6,7 +6,8 @@ Parameters that a paper learns (SmeLU's β and g, CRReLU's ε) are a float or a 
 or C values (channel axis 1, as in PReLU); as tensors they get gradients.
 """
 from minigrad.autograd import Function
-from minigrad.layers.activations._util import channel_sum, channel_view, filled
+from minigrad.layers.activations._util import (channel_sum, channel_view, filled,
+                                               normal_away_from_kinks)
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
 from minigrad.ops.elementwise import Abs as AbsFn  # the primitive; ``Abs`` below is the Module
@@ -330,15 +331,6 @@ class HeLU(Module):
 
 
 # ------------------------------------------------------------------ registry
-def _away(r, shape, knots, gap=0.15, scale=2.0):
-    """Normal draws pushed at least ``gap`` away from every knot (FD steers clear of kinks)."""
-    x = scale * r.standard_normal(shape)
-    for k in knots:
-        close = abs(x - k) < gap
-        x[close] = k + gap * (1 + r.random(int(close.sum()))) * (1 if k >= 0 else -1)
-    return x
-
-
 def _helu_rule(arrays, kwargs, gy):
     x = arrays[0]
     return [gy * (x > -kwargs.get("alpha", 0.05))]
@@ -348,30 +340,30 @@ def _register_all():
     n = lambda r, *s: r.standard_normal(s)  # noqa: E731
     register(abs_activation, kind="activation", catalog_id="A028", module=Abs,
              papers=["Tensor Programs VI: Feature Learning in Infinite-Depth Neural Networks"],
-             inputs=lambda r: [Case(_away(r, (3, 4), [0.0])), Case(_away(r, (2, 3, 2), [0.0]))])
+             inputs=lambda r: [Case(normal_away_from_kinks(r, (3, 4), [0.0])), Case(normal_away_from_kinks(r, (2, 3, 2), [0.0]))])
     register(gumbel_activation, kind="activation", catalog_id="A042", module=GumbelActivation,
              papers=["Long-tailed Instance Segmentation using Gumbel Optimized Loss"],
              inputs=lambda r: [Case(2 * n(r, 3, 4)), Case(n(r, 2, 3, 2) + 1.0)])
     register(smelu, kind="activation", catalog_id="A029", module=SmeLU,
              papers=["Smooth activations and reproducibility in deep networks"],
              inputs=lambda r: [
-                 Case(_away(r, (3, 4), [-2.0, 2.0], scale=2.5)),
-                 Case(_away(r, (3, 4), [-1.0, 1.0]), beta=1.0, slope=0.1),
+                 Case(normal_away_from_kinks(r, (3, 4), [-2.0, 2.0], scale=2.5)),
+                 Case(normal_away_from_kinks(r, (3, 4), [-1.0, 1.0]), beta=1.0, slope=0.1),
                  # learnable β (0.8) and g (0.2, per channel): the knots ±0.8 are kept clear
-                 Case(_away(r, (2, 3, 2), [-0.8, 0.8], scale=1.5), r.uniform(0.79, 0.81, (1,)),
+                 Case(normal_away_from_kinks(r, (2, 3, 2), [-0.8, 0.8], scale=1.5), r.uniform(0.79, 0.81, (1,)),
                       r.uniform(-0.3, 0.3, (3,))),
-                 Case(_away(r, (4, 5), [-1.5, 1.5], scale=2.0), r.uniform(1.49, 1.51, (1,)),
+                 Case(normal_away_from_kinks(r, (4, 5), [-1.5, 1.5], scale=2.0), r.uniform(1.49, 1.51, (1,)),
                       r.uniform(0.0, 0.2, (1,)))])
     register(crrelu, kind="activation", catalog_id="A031", module=CRReLU,
              papers=["A Method on Searching Better Activation Functions"],
-             inputs=lambda r: [Case(_away(r, (3, 4), [0.0])),
-                               Case(_away(r, (3, 4), [0.0]), eps=0.3),
-                               Case(_away(r, (2, 3, 2), [0.0]), r.uniform(-0.5, 0.5, (3,))),
-                               Case(_away(r, (3, 4), [0.0]), r.uniform(0.0, 0.1, (1,)))])
+             inputs=lambda r: [Case(normal_away_from_kinks(r, (3, 4), [0.0])),
+                               Case(normal_away_from_kinks(r, (3, 4), [0.0]), eps=0.3),
+                               Case(normal_away_from_kinks(r, (2, 3, 2), [0.0]), r.uniform(-0.5, 0.5, (3,))),
+                               Case(normal_away_from_kinks(r, (3, 4), [0.0]), r.uniform(0.0, 0.1, (1,)))])
     register(helu, kind="activation", catalog_id="A039", module=HeLU, check="custom",
              papers=["Hysteresis Activation Function for Efficient Inference"],
              backward_rule=_helu_rule,
-             inputs=lambda r: [Case(_away(r, (3, 4), [0.0], gap=0.0, scale=0.1)),
+             inputs=lambda r: [Case(normal_away_from_kinks(r, (3, 4), [0.0], gap=0.0, scale=0.1)),
                                Case(n(r, 2, 3, 2), alpha=0.5),
                                Case(r.uniform(-0.2, 0.2, (5, 4)), alpha=0.0)])
 

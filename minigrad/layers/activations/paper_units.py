@@ -27,7 +27,8 @@ import math
 import numbers
 
 from minigrad.autograd import Function
-from minigrad.layers.activations._util import channel_sum, channel_view, filled
+from minigrad.layers.activations._util import (channel_sum, channel_view, filled,
+                                               normal_away_from_kinks)
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
@@ -433,38 +434,29 @@ class PartialLinearUnit(Module):
 
 
 # ------------------------------------------------------------------ registry
-def _away(r, shape, knots, gap=0.15, scale=2.0):
-    """Normal draws pushed at least ``gap`` away from every knot."""
-    x = scale * r.standard_normal(shape)
-    for k in knots:
-        close = abs(x - k) < gap
-        x[close] = k + gap * (1 + r.random(int(close.sum()))) * (1 if k >= 0 else -1)
-    return x
-
-
 def _register_all():
     n = lambda r, *s: r.standard_normal(s)  # noqa: E731
     register(relu_classifier, kind="activation", catalog_id="A027", module=ReLUClassifier,
              papers=["Deep Learning using Rectified Linear Units (ReLU)"],
-             inputs=lambda r: [Case(_away(r, (3, 4), [0.0])), Case(_away(r, (1, 5), [0.0]))])
+             inputs=lambda r: [Case(normal_away_from_kinks(r, (3, 4), [0.0])), Case(normal_away_from_kinks(r, (1, 5), [0.0]))])
     register(sau, kind="activation", catalog_id="A030", module=SAU,
              papers=["SAU: Smooth activation function using convolution with approximate identities"],
              inputs=lambda r: [Case(n(r, 3, 4), alpha=0.15, n=1.5),
                                Case(n(r, 3, 4) * 0.5, r.uniform(0.0, 0.3, (1,)), n=3.0),
                                Case(n(r, 2, 3, 2), r.uniform(-0.2, 0.4, (3,)), n=1.0),
-                               Case(_away(r, (3, 4), [0.0], gap=0.05), 0.1)])
+                               Case(normal_away_from_kinks(r, (3, 4), [0.0], gap=0.05), 0.1)])
     register(matrix_activation, kind="activation", catalog_id="A033", module=MatrixActivation,
              papers=["Neural networks with trainable matrix activation functions"],
-             inputs=lambda r: [Case(_away(r, (3, 4), [0.0]), r.uniform(-1, 1, (4, 2))),
-                               Case(_away(r, (2, 3, 2), [-1.0, 0.0, 1.0]), r.uniform(-1, 1, (3, 4)),
+             inputs=lambda r: [Case(normal_away_from_kinks(r, (3, 4), [0.0]), r.uniform(-1, 1, (4, 2))),
+                               Case(normal_away_from_kinks(r, (2, 3, 2), [-1.0, 0.0, 1.0]), r.uniform(-1, 1, (3, 4)),
                                     breakpoints=(-1.0, 0.0, 1.0)),
-                               Case(_away(r, (4, 3), [0.5]), r.uniform(-1, 1, (2,)),
+                               Case(normal_away_from_kinks(r, (4, 3), [0.5]), r.uniform(-1, 1, (2,)),
                                     breakpoints=(0.5,))])
     register(partial_linear_unit, kind="activation", catalog_id="A034", module=PartialLinearUnit,
              papers=["Nonlinear Advantage: Trained Networks Might Not Be As Complex as You Think"],
-             inputs=lambda r: [Case(_away(r, (3, 4), [0.0]), 0.3),
-                               Case(_away(r, (2, 3, 2), [0.0]), r.uniform(0.0, 1.0, (3,))),
-                               Case(_away(r, (3, 4), [0.0]), r.uniform(0.0, 1.0, (1,)))])
+             inputs=lambda r: [Case(normal_away_from_kinks(r, (3, 4), [0.0]), 0.3),
+                               Case(normal_away_from_kinks(r, (2, 3, 2), [0.0]), r.uniform(0.0, 1.0, (3,))),
+                               Case(normal_away_from_kinks(r, (3, 4), [0.0]), r.uniform(0.0, 1.0, (1,)))])
 
 
 _register_all()

@@ -14,7 +14,7 @@ import numpy as np
 
 from minigrad.autograd import Function
 from minigrad.layers import init
-from minigrad.layers.activations._util import channel_sum
+from minigrad.layers.activations._util import channel_sum, uniform_away_from_kinks
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
@@ -261,25 +261,16 @@ class DapaPolyReLU(Module):
 
 
 # ------------------------------------------------------------------ registry
-def _away(r, shape, kinks, gap=0.05, low=-2.5, high=2.5):
-    """Uniform draws moved at least ``gap`` away from every kink (finite differences)."""
-    x = r.uniform(low, high, shape)
-    for k in kinks:
-        near = np.abs(x - k) < gap
-        x = np.where(near, k + np.where(x >= k, 1.0, -1.0) * (gap + 0.1), x)
-    return x
-
-
 def _dapa_cases(r):
     def mask(shape):
         m = r.random(shape) < 0.5
         m.flat[0], m.flat[1] = True, False          # both branches in every case
         return m
-    x1 = _away(r, (3, 2, 4), (0.0,))
-    x2 = _away(r, (2, 3), (0.0,))
+    x1 = uniform_away_from_kinks(r, (3, 2, 4), (0.0,))
+    x2 = uniform_away_from_kinks(r, (2, 3), (0.0,))
     return [Case(x1, r.normal(0, 0.5, (3, 2)), mask((2, 4)), r.standard_normal((2, 4)), wrt=(0, 1)),
             Case(x2, r.normal(0, 0.5, (3,)), mask((3,))),
-            Case(_away(r, (1, 2, 2, 2), (0.0,)), r.normal(0, 0.5, (3, 1)), mask((2, 2, 2))),
+            Case(uniform_away_from_kinks(r, (1, 2, 2, 2), (0.0,)), r.normal(0, 0.5, (3, 1)), mask((2, 2, 2))),
             Case(x1, r.normal(0, 0.5, (3, 2)), mask((2, 4)), r.standard_normal((2, 4)), custom=True),
             Case(x2, r.normal(0, 0.5, (3, 3)), mask((3,)), r.standard_normal(3) * 3, custom=True)]
 
