@@ -151,6 +151,15 @@ def enable_grad():
     return _ModeContext("enabled", True)
 
 
+class VersionCounter:
+    """How many in-place changes a tensor's memory has seen; shared by the tensors that
+    share that memory (views, detached aliases), kept with each saved value's version."""
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
 class Context:
     """What a ``Function`` keeps between its forward and backward."""
 
@@ -182,8 +191,13 @@ class Node:
         self.ctx = ctx
         self.inputs = inputs          # tensors, or None where no gradient flows
         self.n_outputs = len(outputs)
-        self.out_meta = [(o.shape, o.dtype) for o in outputs]
-        self.out_tensors = [weakref.ref(o) for o in outputs]  # for hooks and retain_grad
+        if len(outputs) == 1:
+            out = outputs[0]
+            self.out_meta = [(out.data.shape, out.data.dtype)]
+            self.out_tensors = [weakref.ref(out)]   # for hooks and retain_grad
+        else:
+            self.out_meta = [(o.data.shape, o.data.dtype) for o in outputs]
+            self.out_tensors = [weakref.ref(o) for o in outputs]
         self.freed = False
 
     @property
@@ -313,58 +327,82 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from minigrad.tensor import Tensor
-        tensors = []
-        arrays = []
+        # The hot path of every op: one pass over the arguments, no generators, and the
+        # tape's bookkeeping only when something is recorded (see DESIGN.md, "the tape").
+        Tensor = _tensor_class or _import_tensor()
+        tensors, arrays, needs, grad_inputs = [], [], [], []
         backend = first = None
+        record = False
         for a in args:
             if isinstance(a, Tensor):
-                a_backend = backend_of_array(a.data)
-                if backend is None:
-                    backend, first = a_backend, a
-                elif a_backend is not backend:
+                data = a.data
+                if first is None:
+                    backend, first = backend_of_array(data), a
+                elif type(data) is not type(first.data) and backend_of_array(data) is not backend:
                     _raise_mixed_backends(cls, first, a)
                 tensors.append(a)
-                arrays.append(a.data)
+                arrays.append(data)
+                if a.requires_grad:
+                    record = True
+                    needs.append(True)
+                    grad_inputs.append(a)
+                else:
+                    needs.append(False)
+                    grad_inputs.append(None)
             else:
                 tensors.append(None)
                 arrays.append(a)
+                needs.append(False)
+                grad_inputs.append(None)
         if first is None:
             raise TypeError(f"{cls.__name__} needs at least one Tensor argument")
-        record = _GradMode.enabled and any(
-            t is not None and t.requires_grad for t in tensors)
-        needs = tuple(t is not None and t.requires_grad for t in tensors) if record else ()
-        ctx = Context(backend, needs)
+        record = record and _GradMode.enabled
+        ctx = Context(backend, tuple(needs) if record else ())
         if record and (cls.composite is not None or cls.differentiable_forward):
             ctx.composite_args = (args, kwargs)   # create_graph recomputes the composite form
         raw = cls.forward(ctx, *arrays, **kwargs)
-        multi = isinstance(raw, tuple)
+        multi = type(raw) is tuple
         ndarray = backend.ndarray  # NumPy returns scalars from 0-d ops and full reductions
         if multi:
             arrays_out = tuple(r if type(r) is ndarray else ctx.xp.asarray(r) for r in raw)
-        else:
-            arrays_out = raw if type(raw) is ndarray else ctx.xp.asarray(raw)
-        if arrays_out is not raw and ctx.saved_tensors:   # a saved scalar output: save its array
-            _resave_outputs(ctx, raw if multi else (raw,), arrays_out if multi else (arrays_out,))
-        raw = arrays_out
+            if ctx.saved_tensors and any(a is not r for a, r in zip(arrays_out, raw)):
+                _resave_outputs(ctx, raw, arrays_out)
+            raw = arrays_out
+        elif type(raw) is not ndarray:
+            array = ctx.xp.asarray(raw)
+            if ctx.saved_tensors:   # a saved scalar output: save its array
+                _resave_outputs(ctx, (raw,), (array,))
+            raw = array
         if _GradMode.debug:
             _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
-        outputs = [Tensor._wrap(r) for r in (raw if multi else (raw,))]
+        outputs = [Tensor._wrap(r) for r in raw] if multi else [Tensor._wrap(raw)]
         for out in outputs:
             if out.data.base is not None:
                 _share_version_with_base(out, tensors, ctx.xp)
         if record:
             if ctx.saved_tensors:
-                ctx._saved_versions, roles = _watch_saved(ctx.saved_tensors, tensors, outputs, ctx.xp)
+                ctx._saved_versions, roles = _watch_saved(ctx.saved_tensors, tensors, outputs,
+                                                          ndarray, ctx.xp)
                 if cls.differentiable_backward:
                     ctx.saved_roles = roles   # which input or output each saved array is
-            node = Node(cls, ctx, [t if n else None for t, n in zip(tensors, needs)], outputs)
+            node = Node(cls, ctx, grad_inputs, outputs)
             for i, out in enumerate(outputs):
-                if out.dtype.kind in "fc":
+                if out.data.dtype.kind in "fc":
                     out.requires_grad = True
                     out._node = node
                     out._out_index = i
         return tuple(outputs) if multi else outputs[0]
+
+
+_tensor_class = None
+
+
+def _import_tensor():
+    """``minigrad.tensor.Tensor`` (imported on first use: that module imports this one)."""
+    global _tensor_class
+    from minigrad.tensor import Tensor
+    _tensor_class = Tensor
+    return Tensor
 
 
 def _resave_outputs(ctx, scalars, arrays):
@@ -387,39 +425,51 @@ def _share_version_with_base(out, inputs, xp):
             return
 
 
-def _watch_saved(saved, inputs, outputs, xp):
+def _watch_saved(saved, inputs, outputs, ndarray, xp):
     """(version counter, version now) for each saved array that is the memory of an
     input or output tensor: backward checks none of them changed. Also each saved
     array's role: ('input', i) or ('output', j) (the array or a view of that memory), or
     None for a value of its own."""
     watched, roles = [], []
     for array in saved:
-        role = None
-        if hasattr(array, "base"):
-            role = _owner(array, inputs, outputs, xp)
-            if role is not None:
-                t = (inputs if role[0] == "input" else outputs)[role[1]]
-                box = t._shared_version_box()
-                watched.append((box, box.value, t.shape))
+        if type(array) is not ndarray and not hasattr(array, "base"):
+            roles.append(None)           # None, a Python number, a shape, ...
+            continue
+        role = owner = None
+        i = 0
+        for t in inputs:                 # the common case: the input's array itself
+            if t is not None and t.data is array:
+                role, owner = ("input", i), t
+                break
+            i += 1
+        else:
+            j = 0
+            for t in outputs:
+                if t.data is array:
+                    role, owner = ("output", j), t
+                    break
+                j += 1
+            else:
+                role, owner = _memory_owner(array, inputs, outputs, xp)
+        if owner is not None:
+            box = owner._version_box
+            if box is None:
+                box = owner._version_box = VersionCounter()
+            watched.append((box, box.value, owner.data.shape))
         roles.append(role)
     return tuple(watched), tuple(roles)
 
 
-def _owner(array, inputs, outputs, xp):
-    """The input or output whose array this is, else one whose memory it views (a @ a.T)."""
-    for i, t in enumerate(inputs):
-        if t is not None and t.data is array:
-            return ("input", i)
-    for j, t in enumerate(outputs):
-        if t.data is array:
-            return ("output", j)
+def _memory_owner(array, inputs, outputs, xp):
+    """(role, tensor) of the input or output whose memory ``array`` views (a @ a.T), or
+    (None, None)."""
     for i, t in enumerate(inputs):
         if t is not None and _same_memory(xp, array, t.data):
-            return ("input", i)
+            return ("input", i), t
     for j, t in enumerate(outputs):
         if _same_memory(xp, array, t.data):
-            return ("output", j)
-    return None
+            return ("output", j), t
+    return None, None
 
 
 def _raise_mixed_backends(cls, a, b):

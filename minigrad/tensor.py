@@ -54,15 +54,23 @@ class Tensor:
         self.requires_grad = requires_grad
         self._node = None
         self._out_index = 0
-        self._hooks = []
+        self._hooks = ()           # a list once a hook is registered
         self._version_box = None   # made on first need; shared by tensors sharing memory
         self._retains_grad = False
 
     @classmethod
     def _wrap(cls, array):
-        """Wrap a backend array without a copy or a conversion (used by ops)."""
+        """Wrap a backend array without a copy or a conversion (used by ops; ``_init``
+        written out, as this runs for every op's output)."""
         t = cls.__new__(cls)
-        t._init(array)
+        t.data = array
+        t.grad = None
+        t.requires_grad = False
+        t._node = None
+        t._out_index = 0
+        t._hooks = ()
+        t._version_box = None
+        t._retains_grad = False
         return t
 
     # ----------------------------------------------------------------- properties
@@ -107,7 +115,7 @@ class Tensor:
 
     def _shared_version_box(self):
         if self._version_box is None:
-            self._version_box = _VersionCounter()
+            self._version_box = autograd.VersionCounter()
         return self._version_box
 
     @property
@@ -247,6 +255,8 @@ class Tensor:
         tensor replaces the gradient. Returns a handle with ``remove()``."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that does not require grad")
+        if not self._hooks:
+            self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
 
@@ -382,13 +392,6 @@ class Size(tuple):
 
     def __repr__(self):
         return f"minigrad.Size({list(self)})"
-
-
-class _VersionCounter:
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
 
 
 class _HookHandle:

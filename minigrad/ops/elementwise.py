@@ -478,8 +478,8 @@ _WEAK_NUMBERS = (float, int, bool)
 
 def _binary(function, a, b, true_divide=False):
     """Apply a two-operand op after PyTorch's type promotion (``minigrad.dtypes``)."""
-    if type(a) is Tensor:   # the common cases first: they need no promotion
-        if type(b) is Tensor and a.data.dtype == b.data.dtype and not (
+    if isinstance(a, Tensor):   # the common cases first: they need no promotion
+        if isinstance(b, Tensor) and a.data.dtype == b.data.dtype and not (
                 true_divide and a.data.dtype.kind not in "fc"):
             return function.apply(a, b)
         if type(b) in _WEAK_NUMBERS and a.data.dtype.kind == "f":

@@ -4,6 +4,7 @@ from minigrad.autograd import Function
 from minigrad.dtypes import check_same_dtype
 from minigrad.registry import Case, register
 from minigrad.ops._util import as_operand
+from minigrad.tensor import Tensor
 
 
 class MatMul(Function):
@@ -14,14 +15,13 @@ class MatMul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        if a.ndim == 0 or b.ndim == 0:
-            raise ValueError("matmul: both operands need at least one dimension "
-                             f"(got shapes {a.shape} and {b.shape}); use * for scalars")
-        if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
-                             f"({a.shape[-1]} ≠ {b.shape[-2 if b.ndim > 1 else 0]})")
+        try:
+            y = a @ b
+        except ValueError:              # the backend's message, said in minigrad's words
+            _check_matmul_shapes(a, b)
+            raise
         ctx.save_for_backward(a, b)
-        return a @ b
+        return y
 
     @staticmethod
     def backward(ctx, gc):
@@ -39,6 +39,15 @@ class MatMul(Function):
             gb = xp.swapaxes(a2, -1, -2) @ g2
             gb = gb.reshape(gb.shape[:-2] + (gb.shape[-2],)) if b.ndim == 1 else gb
         return ga, gb
+
+
+def _check_matmul_shapes(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: both operands need at least one dimension "
+                         f"(got shapes {a.shape} and {b.shape}); use * for scalars") from None
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not match "
+                         f"({a.shape[-1]} ≠ {b.shape[-2 if b.ndim > 1 else 0]})") from None
 
 
 class Einsum(Function):
@@ -105,7 +114,8 @@ def _scatter_subscripts(xp, g, kept, sub, shape):
 def matmul(a, b):
     """y = a @ b, yᵢₖ = Σⱼ aᵢⱼ·bⱼₖ (batched, broadcast, 1-D rules as in NumPy and PyTorch).
     Backward: the Function ``MatMul`` (da = dy·bᵀ, db = aᵀ·dy)."""
-    from minigrad.tensor import Tensor
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        return MatMul.apply(a, b)
     if not isinstance(a, Tensor):
         a = as_operand(a, b)
     b = as_operand(b, a)
