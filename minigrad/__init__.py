@@ -31,6 +31,8 @@ from minigrad import geometry  # noqa: F401
 from minigrad.ops import sorting  # noqa: F401
 from minigrad import special  # noqa: F401
 from minigrad import viz  # noqa: F401  (minigrad.viz.draw: the tape as Graphviz DOT)
+from minigrad.backends.host_memory import keep_freed_memory  # noqa: F401
+from minigrad.backends.host_memory import apply_environment as _host_memory_from_environment
 from minigrad.serialization import load, save  # noqa: F401
 from minigrad.functional import *  # noqa: F401,F403  (mg.exp, mg.sum, mg.cat, ... as in torch)
 from minigrad.dtypes import (float32, float64, float16, complex64, complex128,  # noqa: F401,E402
@@ -66,6 +68,7 @@ def _pytorch_import_paths():
 
 
 utils = _pytorch_import_paths()
+_host_memory_from_environment()
 # ``from minigrad import *`` never shadows a Python builtin (float, int, bool, sum, max...):
 # use ``minigrad.float32``, ``minigrad.sum`` for those.
 import builtins as _builtins  # noqa: E402

@@ -177,3 +177,21 @@ def test_every_fast_kernel_file_defines_the_reference_functions():
         source = open(ref.__file__.replace("_ref.py", "_cupy.py")).read()
         for n in names:
             assert f"def {n}(" in source, f"{family}_cupy lacks {n}"
+
+
+def test_float32_gelu_kernels_match_the_exact_float64_values():
+    """The float32 GELU kernels have a single-precision erf and exp of their own (see
+    ``activation_numba``): within float32 rounding of the exact values, tails and signs
+    included (the erf is clipped to [−1, 1], so GELU(x) is never > 0 for x < 0)."""
+    fast, ref = load("activation", "numba"), load("activation", "ref")
+    x = np.concatenate([np.linspace(-12, 12, 240001), [-1e30, -1e4, -30, 30, 1e4, 1e30]])
+    x32 = x.astype(np.float32)
+    exact = x32.astype(np.float64)
+    gy = np.random.default_rng(0).standard_normal(x.size)
+    y = fast.gelu_forward(x32)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, ref.gelu_forward(exact), rtol=1e-6, atol=5e-7)
+    assert (y[x32 < 0] <= 0).all()
+    dx = fast.gelu_backward(gy.astype(np.float32), x32)
+    np.testing.assert_allclose(dx, ref.gelu_backward(gy.astype(np.float32).astype(np.float64), exact),
+                               rtol=1e-6, atol=5e-7)

@@ -30,14 +30,17 @@ class LinearFunction(Function):
             raise ValueError(f"linear: bias of shape {bias.shape} for a weight of shape "
                              f"{weight.shape}; expected ({weight.shape[0]},)")
         ctx.save_for_backward(x, weight)
-        y = x @ weight.T
-        return y + bias if bias is not None else y
+        # leading axes flattened: one large GEMM (a stack of small ones is 2-3× slower)
+        y = (_matrix(x) @ weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+        if bias is not None:
+            y += bias                   # y is this op's own array
+        return y
 
     @staticmethod
     def backward(ctx, gy):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        gx = gy @ weight if needs[0] else None
+        gx = (_matrix(gy) @ weight).reshape(x.shape) if needs[0] else None
         gw = gb = None
         if needs[1]:
             gw = _matrix(gy).T @ _matrix(x)

@@ -10,6 +10,16 @@ in float64). The tanh-GELU,
 SiLU and Mish kernels were written in Numba too and measured 1.5-20x *slower* than
 NumPy: this Numba has no SVML, so its tanh/exp/log1p are scalar libm calls while
 NumPy's are SIMD. Those three are re-exported from ``activation_ref``.
+
+Float32 GELU has kernels of its own that LLVM turns into SIMD code: ``math.erf`` and
+``math.exp`` are scalar library calls, so there erf is Eigen's rational approximation for
+single precision (the one TensorFlow and XLA use; |error| < 7e-8 on all of ℝ, clipped to
+[−1, 1]) and e^(−t) is e^(−t/64) by its degree-12 Taylor polynomial squared six times
+(relative error < 3e-8 for t ≤ 64; 0 past that, e^(−64) ≈ 1.6e-28), both in float64, and
+``error_model="numpy"`` drops the zero-division check that keeps a loop from being
+vectorised. 32·64·512 float32 elements, one core: forward 0.96 ms against 17.2 with
+``math.erf``, backward 2.4 ms against 15.6. Float64 keeps the ``math.erf`` loops: the
+approximation is not accurate to double precision.
 """
 import math
 
@@ -35,6 +45,65 @@ def _gelu_backward(gy, x, dx):
         v = x[i]
         cdf = 0.5 * (1.0 + math.erf(v * _SQRT_HALF))
         dx[i] = gy[i] * (cdf + v * _INV_SQRT_2PI * math.exp(-0.5 * v * v))
+
+
+@numba.njit(inline="always")
+def _erf_single(z):
+    """erf(z) to single precision: Eigen's ``generic_fast_erf_float`` (an odd rational
+    function of degree 13/12; erf(±4) rounds to ±1 in float32, so z is clamped there)."""
+    z = 4.0 if z > 4.0 else z
+    z = -4.0 if z < -4.0 else z
+    z2 = z * z
+    p = z2 * -2.72614225801306e-10 + 2.77068142495902e-08
+    p = z2 * p - 2.10102402082508e-06
+    p = z2 * p - 5.69250639462346e-05
+    p = z2 * p - 7.34990630326855e-04
+    p = z2 * p - 2.95459980854025e-03
+    p = z2 * p - 1.60960333262415e-02
+    q = z2 * -1.45660718464996e-05 - 2.13374055278905e-04
+    q = z2 * q - 1.68282697438203e-03
+    q = z2 * q - 7.37332916720468e-03
+    q = z2 * q - 1.42647390514189e-02
+    e = z * p / q                # may pass ±1 by 5e-8 near z = ±4: 1 + erf must stay ≥ 0
+    e = 1.0 if e > 1.0 else e
+    return -1.0 if e < -1.0 else e
+
+
+@numba.njit(inline="always")
+def _exp_minus(t):
+    """e^(−t) for t ≥ 0 to single precision: (Σ_{k≤12} (−t/64)^k / k!)^64, and 0 past
+    t = 64 (so that x·e^(−x²/2) is NaN at x = ±inf, as in the reference)."""
+    u = -(64.0 if t > 64.0 else t) / 64.0
+    p = u * (1.0 / 479001600.0) + 1.0 / 39916800.0
+    p = p * u + 1.0 / 3628800.0
+    p = p * u + 1.0 / 362880.0
+    p = p * u + 1.0 / 40320.0
+    p = p * u + 1.0 / 5040.0
+    p = p * u + 1.0 / 720.0
+    p = p * u + 1.0 / 120.0
+    p = p * u + 1.0 / 24.0
+    p = p * u + 1.0 / 6.0
+    p = p * u + 0.5
+    p = p * u + 1.0
+    p = p * u + 1.0
+    for _ in range(6):
+        p = p * p
+    return p if t <= 64.0 else 0.0
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gelu_single(x, y):
+    for i in range(x.size):
+        v = numpy.float64(x[i])
+        y[i] = 0.5 * v * (1.0 + _erf_single(v * _SQRT_HALF))
+
+
+@numba.njit(cache=True, error_model="numpy")
+def _gelu_backward_single(gy, x, dx):
+    for i in range(x.size):
+        v = numpy.float64(x[i])
+        cdf = 0.5 * (1.0 + _erf_single(v * _SQRT_HALF))
+        dx[i] = gy[i] * (cdf + v * _INV_SQRT_2PI * _exp_minus(0.5 * v * v))
 
 
 @numba.njit(cache=True)
@@ -70,10 +139,10 @@ def relu_backward(gy, y):
 
 
 def gelu_forward(x):
-    return _unary(_gelu, x)
+    return _unary(_gelu_single if x.dtype == numpy.float32 else _gelu, x)
 
 
 def gelu_backward(gy, x):
-    return _binary(_gelu_backward, gy, x)
+    return _binary(_gelu_backward_single if x.dtype == numpy.float32 else _gelu_backward, gy, x)
 
 
