@@ -94,6 +94,47 @@ def _col2im(cols, x, sh, sw, pt, pl, dh, dw):
                                 x[n, c, h, q + k * sw] += cols[n, c, i, j, oh, lo + k]
 
 
+@numba.njit(cache=True)
+def _im2col_strided_rows(x, cols, sw, pl, dw):
+    """The strided 1-D case: x (R, W) → cols (R, kw, OW), R = samples × channels. One pass
+    per kernel column over all rows: the general loops above pay for six-dimensional
+    indexing on every short strided row (100×25×19 float32, k = 3, stride 2: 55 µs here
+    against 175)."""
+    rows, w_in = x.shape
+    kw, ow_n = cols.shape[1], cols.shape[2]
+    for j in range(kw):
+        w_off = j * dw - pl
+        lo, hi = _inside(w_off, sw, w_in, ow_n)
+        q = max(0, lo * sw + w_off)
+        for r in range(rows):
+            for k in range(lo):
+                cols[r, j, k] = 0
+            for k in range(hi - lo):
+                cols[r, j, lo + k] = x[r, q + k * sw]
+            for k in range(ow_n - hi):
+                cols[r, j, hi + k] = 0
+
+
+@numba.njit(cache=True)
+def _col2im_strided_rows(cols, x, sw, pl, dw):
+    """col2im of ``_im2col_strided_rows``: x (R, W) is overwritten."""
+    rows, w_in = x.shape
+    kw, ow_n = cols.shape[1], cols.shape[2]
+    x[:] = 0
+    for j in range(kw):
+        w_off = j * dw - pl
+        lo, hi = _inside(w_off, sw, w_in, ow_n)
+        q = max(0, lo * sw + w_off)
+        for r in range(rows):
+            for k in range(hi - lo):
+                x[r, q + k * sw] += cols[r, j, lo + k]
+
+
+def _strided_rows(x_shape, cols_shape, sw):
+    """True for a strided convolution over rows (height 1, kernel height 1)."""
+    return sw > 1 and x_shape[2] == 1 and cols_shape[2] == 1
+
+
 def im2col(x, kernel_size, stride, padding, dilation, out=None):
     """Same as ``conv_ref.im2col``."""
     x = numpy.ascontiguousarray(x)
@@ -101,7 +142,12 @@ def im2col(x, kernel_size, stride, padding, dilation, out=None):
     oh = conv_output_size(x.shape[2], kh, sh, ph, dh)
     ow = conv_output_size(x.shape[3], kw, sw, pw, dw)
     cols = numpy.empty(x.shape[:2] + (kh, kw, oh, ow), dtype=x.dtype) if out is None else out
-    _im2col(x, cols, sh, sw, ph[0], pw[0], dh, dw)
+    if _strided_rows(x.shape, cols.shape, sw) and oh == 1 and cols.flags.c_contiguous:
+        rows = x.shape[0] * x.shape[1]
+        _im2col_strided_rows(x.reshape(rows, x.shape[3]), cols.reshape(rows, kw, ow), sw,
+                             pw[0], dw)
+    else:
+        _im2col(x, cols, sh, sw, ph[0], pw[0], dh, dw)
     return cols
 
 
@@ -109,5 +155,11 @@ def col2im(cols, x_shape, stride, padding, dilation, out=None):
     """Same as ``conv_ref.col2im``."""
     x = numpy.empty(x_shape, dtype=cols.dtype) if out is None else out
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
-    _col2im(numpy.ascontiguousarray(cols), x, sh, sw, ph[0], pw[0], dh, dw)
+    cols = numpy.ascontiguousarray(cols)
+    if _strided_rows(x_shape, cols.shape, sw) and cols.shape[4] == 1 and x.flags.c_contiguous:
+        rows = x_shape[0] * x_shape[1]
+        _col2im_strided_rows(cols.reshape(rows, cols.shape[3], cols.shape[5]),
+                             x.reshape(rows, x_shape[3]), sw, pw[0], dw)
+    else:
+        _col2im(cols, x, sh, sw, ph[0], pw[0], dh, dw)
     return x
