@@ -43,7 +43,8 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = xp.array(g)  # an array even for 0-d g
             else:
                 buf *= mu
-                buf += (1 - group["dampening"]) * g
+                dampening = group["dampening"]
+                buf += (1 - dampening) * g if dampening else g   # no temporary when d = 0
             g = g + mu * buf if group["nesterov"] else buf
         p -= group["lr"] * g
 
