@@ -20,7 +20,8 @@ class BatchNormFn(Function):
     Training also moves the running statistics, outside the tape (a side effect, no
     gradient): running_mean ← (1 − m)·running_mean + m·μ and
     running_var ← (1 − m)·running_var + m·σ²·n/(n − 1) (the unbiased variance, as PyTorch).
-    Evaluation uses the running statistics instead: a fixed per-channel affine map.
+    Evaluation uses the running statistics instead: a fixed per-channel affine map, computed
+    as y = x·s + (β − μ·s) with s = γ/√(running_var + ε).
 
     Backward in training (the statistics depend on x). With ĝ = dy·γ and r = 1/√(σ² + ε):
         ∂x̂_j/∂x_i = r(δ_ij − 1/n − x̂_i x̂_j/n), so
@@ -46,9 +47,9 @@ class BatchNormFn(Function):
             mean = running_mean.astype(x.dtype, copy=False)
             rstd = 1 / ctx.xp.sqrt(running_var.astype(x.dtype, copy=False) + eps)
             scale = rstd if w is None else rstd * w
-            y3 = (x3 - mean[:, None]) * scale[:, None]
-            if b is not None:
-                y3 = y3 + b[:, None]
+            shift = -mean * scale if b is None else b - mean * scale
+            y3 = x3 * scale[:, None]        # y = x·s + (β − μ·s): two passes, as PyTorch
+            y3 += shift[:, None]
         ctx.save_for_backward(x, weight, mean, rstd)
         ctx.training = training
         return y3.reshape(x.shape)
