@@ -207,3 +207,31 @@ def test_conv2d_with_only_some_inputs_requiring_grad(rng):
     w2 = t64(rng.standard_normal((3, 2, 3, 3)), requires_grad=True)
     F.conv2d(x2, w2, padding=1).sum().backward()
     assert w2.grad.shape == w2.shape and x2.grad is None
+
+
+def test_blocked_convolutions_share_a_scratch_buffer_without_mixing_columns(monkeypatch):
+    """Columns unfolded in blocks go through one scratch buffer per thread, reused by every
+    convolution: two convolutions recorded before one backward must give the same values
+    and gradients as with the whole batch unfolded at once (their own buffers)."""
+    from minigrad.backends import get_backend
+    kernels = get_backend("numpy").kernels("conv")
+    rng = np.random.default_rng(0)
+    x_np = rng.standard_normal((8, 16, 32, 32))           # float64 columns: 9.4 MB, 3 blocks
+    w_np = [rng.standard_normal((16, 16, 3, 3)) * 0.1 for _ in range(2)]
+
+    def run():
+        x = mg.tensor(x_np, requires_grad=True)
+        ws = [mg.tensor(w, requires_grad=True) for w in w_np]
+        y = F.conv2d(F.conv2d(x, ws[0], padding=1).relu(), ws[1], padding=1)
+        z = F.conv2d(x, ws[1], padding=1)                 # a third use of the buffer
+        (y * y).sum().add((z * y).sum()).backward()
+        return [y.numpy(), x.grad.numpy()] + [w.grad.numpy() for w in ws]
+
+    from minigrad.ops.conv import _scratch
+    _scratch.arrays.clear()
+    blocked = run()
+    assert _scratch.arrays, "the columns were not unfolded in blocks"
+    monkeypatch.setattr(kernels, "BATCH_BLOCK_BYTES", None)
+    whole = run()
+    for a, b in zip(blocked, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-10)

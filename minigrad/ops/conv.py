@@ -8,6 +8,7 @@ Processing"); a 1-D convolution is the 2-D one over a height-1 image. The unfold
 kernels live in ``minigrad/backends/kernels/conv_*.py``.
 """
 import math
+import threading
 
 from minigrad.dtypes import check_same_dtype
 from minigrad.autograd import Function
@@ -129,10 +130,30 @@ class Convolution(Function):
 
 
 
+class _Scratch(threading.local):
+    """One column buffer per dtype and thread, kept from call to call for convolutions that
+    unfold in blocks: their columns are scratch (never saved for the backward), and a fresh
+    multi-megabyte buffer each call would be page-faulted in again every time."""
+    def __init__(self):
+        self.arrays = {}
+
+    def get(self, xp, dtype, count):
+        key = (xp.__name__, dtype)
+        array = self.arrays.get(key)
+        if array is None or array.size < count:
+            array = self.arrays[key] = xp.empty(count, dtype=dtype)
+        return array[:count]
+
+
+_scratch = _Scratch()
+
+
 class _Unfold:
     """im2col and col2im over blocks of samples: ``blocks`` holds (start, stop) pairs
     of about ``BATCH_BLOCK_BYTES`` of columns each (the whole batch where that is None),
-    and every block goes through one column buffer, viewed as (samples, G, K, L)."""
+    and every block goes through one column buffer, viewed as (samples, G, K, L): the
+    thread's ``_scratch`` buffer when there are several blocks (the columns are then never
+    kept), else a buffer of this call's own (its columns may be saved for the backward)."""
 
     def __init__(self, ctx, x_shape, itemsize, kernel_size, stride, padding, dilation, groups):
         self.kernels, self.xp, self.groups = ctx.backend.kernels("conv"), ctx.xp, groups
@@ -160,8 +181,12 @@ class _Unfold:
         """The column buffer for samples [start, stop), as (stop − start, G, K, L)."""
         buf = self._buffers.get(dtype)
         if buf is None:
-            buf = self._buffers[dtype] = self.xp.empty(
-                (self.blocks[0][1],) + self.sample_shape, dtype=dtype)
+            shape = (self.blocks[0][1],) + self.sample_shape
+            if len(self.blocks) > 1:
+                buf = _scratch.get(self.xp, dtype, math.prod(shape)).reshape(shape)
+            else:
+                buf = self.xp.empty(shape, dtype=dtype)
+            self._buffers[dtype] = buf
         k = math.prod(self.sample_shape) // (self.groups * self.length or 1)
         return buf[:stop - start].reshape(stop - start, self.groups, k, self.length)
 
