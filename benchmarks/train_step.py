@@ -7,6 +7,7 @@ threads, same process, timed in alternating rounds.
     MINIGRAD_BACKEND=cupy python benchmarks/train_step.py --batch 1024   # a large batch
 
     python benchmarks/train_step.py --inference     # forward passes only (eval, no_grad)
+    python benchmarks/train_step.py --keep-freed-memory   # both processes keep freed memory
 
 Models: (a) the MNIST-1D CNN, batch 100; (b) an MLP 784-512-512-10 with ReLU, batch 128;
 (c) a small CNN on 3×32×32 (two conv-BN-ReLU blocks, max pool, linear), batch 64;
@@ -146,11 +147,11 @@ def steps_per_second(step, sync, n):
 
 
 # ------------------------------------------------------------------ isolated runs (subprocess)
-def isolated_rate(framework, name, seconds, threads, batch=None, inference=False):
+def isolated_rate(framework, name, seconds, threads, batch=None, inference=False, keep=False):
     """Steps/s of ``framework`` in a fresh process of its own (no other framework loaded)."""
     code = ("import sys; sys.path.insert(0, %r); import benchmarks.train_step as b; "
-            "print(b._rate_alone(%r, %r, %r, %d, %r, %r))"
-            % (os.getcwd(), framework, name, seconds, threads, batch, inference))
+            "print(b._rate_alone(%r, %r, %r, %d, %r, %r, %r))"
+            % (os.getcwd(), framework, name, seconds, threads, batch, inference, keep))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     try:
         return float(out.stdout.strip().splitlines()[-1])
@@ -158,7 +159,9 @@ def isolated_rate(framework, name, seconds, threads, batch=None, inference=False
         raise RuntimeError(f"isolated {framework} run failed:\n{out.stderr[-2000:]}") from None
 
 
-def _rate_alone(framework, name, seconds, threads, batch=None, inference=False):
+def _rate_alone(framework, name, seconds, threads, batch=None, inference=False, keep=False):
+    if keep:
+        keep_freed_memory()
     x, y = synthetic_batch(name, batch=batch)
     if framework == "minigrad":
         from threadpoolctl import threadpool_limits
@@ -174,6 +177,18 @@ def _rate_alone(framework, name, seconds, threads, batch=None, inference=False):
     return steps_per_second(step, sync, n)
 
 
+def keep_freed_memory():
+    """``minigrad.keep_freed_memory()`` for this process, whichever framework it runs: the
+    module is loaded from its file, so a PyTorch process does not import minigrad."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "minigrad", "backends", "host_memory.py")
+    spec = importlib.util.spec_from_file_location("_host_memory", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.keep_freed_memory()
+
+
 def _torch_device():
     """PyTorch runs where minigrad runs: CUDA under MINIGRAD_BACKEND=cupy, else the CPU."""
     backend = os.environ.get("MINIGRAD_BACKEND", "").strip().lower()
@@ -181,11 +196,11 @@ def _torch_device():
 
 
 # ------------------------------------------------------------------ memory (subprocess)
-def peak_memory_mb(framework, name, steps, batch=None, inference=False):
+def peak_memory_mb(framework, name, steps, batch=None, inference=False, keep=False):
     """Growth of peak RSS over ``steps`` training steps, in a fresh process."""
     code = ("import sys; sys.path.insert(0, %r); import benchmarks.train_step as b; "
-            "print(b._measure_memory(%r, %r, %d, %r, %r))"
-            % (os.getcwd(), framework, name, steps, batch, inference))
+            "print(b._measure_memory(%r, %r, %d, %r, %r, %r))"
+            % (os.getcwd(), framework, name, steps, batch, inference, keep))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     try:
         return float(out.stdout.strip().splitlines()[-1])
@@ -193,9 +208,11 @@ def peak_memory_mb(framework, name, steps, batch=None, inference=False):
         return float("nan")
 
 
-def _measure_memory(framework, name, steps, batch=None, inference=False):
+def _measure_memory(framework, name, steps, batch=None, inference=False, keep=False):
     """Peak resident memory of ``steps`` training steps above the process's resident memory
     once the framework is imported (so the libraries themselves are not counted), in MB."""
+    if keep:
+        keep_freed_memory()
     if framework == "minigrad":
         import minigrad  # noqa: F401
     else:
@@ -223,6 +240,10 @@ def main():
     ap.add_argument("--batch", type=int, help="batch size for every model (default: each "
                     "model's own, %s)" % ", ".join(f"{k} {v['batch']}" for k, v in MODELS.items()))
     ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--keep-freed-memory", action="store_true",
+                    help="keep freed memory in every timed process, PyTorch's too "
+                         "(minigrad.keep_freed_memory: glibc then reuses the freed arrays "
+                         "instead of mapping fresh pages each step)")
     ap.add_argument("--inference", action="store_true",
                     help="time the forward pass only, in eval mode under no_grad, instead of "
                          "training steps")
@@ -232,6 +253,8 @@ def main():
                          "each other")
     ap.add_argument("--json", help="also write the results to this file")
     args = ap.parse_args()
+    if args.keep_freed_memory:
+        keep_freed_memory()
 
     import minigrad as mg
     backend = mg.current_backend().name
@@ -256,7 +279,8 @@ def main():
             for _ in range(args.rounds):
                 for k in frameworks:
                     rates[k].append(isolated_rate(k, name, args.seconds, args.threads,
-                                                  args.batch, args.inference))
+                                                  args.batch, args.inference,
+                                                  args.keep_freed_memory))
         else:
             x, y = synthetic_batch(name, batch=args.batch)
             runners = {"minigrad": make_minigrad_step(name, x, y, args.inference)}
@@ -275,7 +299,8 @@ def main():
             row[f"{k}_steps_per_s"] = statistics.median(rates[k])
             row[f"{k}_rates"] = rates[k]
             if not args.no_memory and device == "cpu":
-                row[f"{k}_peak_mb"] = peak_memory_mb(k, name, 20, args.batch, args.inference)
+                row[f"{k}_peak_mb"] = peak_memory_mb(k, name, 20, args.batch, args.inference,
+                                                     args.keep_freed_memory)
         if "pytorch" in frameworks:
             row["ratio"] = row["minigrad_steps_per_s"] / row["pytorch_steps_per_s"]
             # the spread of the ratio over rounds: each round's pair, in alternation
@@ -285,6 +310,8 @@ def main():
 
     mode = "each in its own process" if args.isolate else "both in one process"
     what = "forward passes (eval, no_grad)" if args.inference else "training steps"
+    if args.keep_freed_memory:
+        what += ", freed memory kept (both frameworks)"
     print(f"backend {backend}, {args.threads} threads, {what}, median of {args.rounds} "
           f"alternating rounds, {mode}")
     print(f"{'model':12} {'batch':>5} {'minigrad steps/s':>17} {'pytorch steps/s':>16} "
