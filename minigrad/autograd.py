@@ -32,7 +32,9 @@ import contextlib
 import threading
 import weakref
 
-from minigrad.backends import backend_of_array
+from minigrad.backends import _backend_by_type, backend_of_array
+
+_new_object = object.__new__
 
 
 class _Modes(threading.local):
@@ -170,8 +172,7 @@ class Context:
         self.backend = backend
         self.xp = backend.xp
         self.needs_input_grad = needs_input_grad
-        self.saved_tensors = ()
-        self._saved_versions = ()
+        self.saved_tensors = ()         # (_saved_versions: set by apply when recorded)
 
     def save_for_backward(self, *arrays):
         """Keep arrays for backward. Each one that is (a view of) the memory of an input
@@ -184,21 +185,25 @@ class Node:
     """One recorded op on the tape: the ``Function``, its context and its inputs."""
 
     __slots__ = ("function", "ctx", "inputs", "n_outputs", "out_meta", "out_tensors",
-                 "freed", "grad_fn", "__weakref__")   # grad_fn: set on first use (BackwardNode)
+                 "grad_fn", "__weakref__")   # grad_fn: set on first use (BackwardNode)
 
     def __init__(self, function, ctx, inputs, outputs):
         self.function = function
-        self.ctx = ctx
+        self.ctx = ctx                # None once freed (``_free``)
         self.inputs = inputs          # tensors, or None where no gradient flows
-        self.n_outputs = len(outputs)
-        if len(outputs) == 1:
+        n = self.n_outputs = len(outputs)
+        if n == 1:
             out = outputs[0]
             self.out_meta = [(out.data.shape, out.data.dtype)]
             self.out_tensors = [weakref.ref(out)]   # for hooks and retain_grad
         else:
             self.out_meta = [(o.data.shape, o.data.dtype) for o in outputs]
             self.out_tensors = [weakref.ref(o) for o in outputs]
-        self.freed = False
+
+    @property
+    def freed(self):
+        """True after a backward without ``retain_graph`` dropped what the op kept."""
+        return self.ctx is None
 
     @property
     def name(self):
@@ -327,8 +332,9 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        # The hot path of every op: one pass over the arguments, no generators, and the
-        # tape's bookkeeping only when something is recorded (see DESIGN.md, "the tape").
+        # Every op comes through here, so this is written for speed (benchmarks/op_overhead.py):
+        # one pass over the arguments, no generators, a single output without lists, and the
+        # tape's bookkeeping only when something is recorded.
         Tensor = _tensor_class or _import_tensor()
         tensors, arrays, needs, grad_inputs = [], [], [], []
         backend = first = None
@@ -337,7 +343,7 @@ class Function:
             if isinstance(a, Tensor):
                 data = a.data
                 if first is None:
-                    backend, first = backend_of_array(data), a
+                    backend, first = _backend_by_type.get(type(data)) or backend_of_array(data), a
                 elif type(data) is not type(first.data) and backend_of_array(data) is not backend:
                     _raise_mixed_backends(cls, first, a)
                 tensors.append(a)
@@ -361,37 +367,54 @@ class Function:
         if record and (cls.composite is not None or cls.differentiable_forward):
             ctx.composite_args = (args, kwargs)   # create_graph recomputes the composite form
         raw = cls.forward(ctx, *arrays, **kwargs)
-        multi = type(raw) is tuple
-        ndarray = backend.ndarray  # NumPy returns scalars from 0-d ops and full reductions
-        if multi:
-            arrays_out = tuple(r if type(r) is ndarray else ctx.xp.asarray(r) for r in raw)
-            if ctx.saved_tensors and any(a is not r for a, r in zip(arrays_out, raw)):
-                _resave_outputs(ctx, raw, arrays_out)
-            raw = arrays_out
-        elif type(raw) is not ndarray:
+        if type(raw) is tuple:
+            return _finish_multi(cls, ctx, raw, arrays, tensors, grad_inputs, record, Tensor)
+        if type(raw) is not backend.ndarray:   # NumPy gives scalars from 0-d ops and reductions
             array = ctx.xp.asarray(raw)
             if ctx.saved_tensors:   # a saved scalar output: save its array
                 _resave_outputs(ctx, (raw,), (array,))
             raw = array
         if _GradMode.debug:
-            _check_finite(cls.__name__, "output", raw if multi else (raw,), arrays)
-        outputs = [Tensor._wrap(r) for r in raw] if multi else [Tensor._wrap(raw)]
-        for out in outputs:
-            if out.data.base is not None:
-                _share_version_with_base(out, tensors, ctx.xp)
-        if record:
-            if ctx.saved_tensors:
-                ctx._saved_versions, roles = _watch_saved(ctx.saved_tensors, tensors, outputs,
-                                                          ndarray, ctx.xp)
-                if cls.differentiable_backward:
-                    ctx.saved_roles = roles   # which input or output each saved array is
-            node = Node(cls, ctx, grad_inputs, outputs)
-            for i, out in enumerate(outputs):
-                if out.data.dtype.kind in "fc":
-                    out.requires_grad = True
-                    out._node = node
+            _check_finite(cls.__name__, "output", (raw,), arrays)
+        out = _new_object(Tensor)   # Tensor._wrap written out: every op comes through here
+        out.data = raw
+        out.grad = out._node = out._version_box = None
+        out.requires_grad = False
+        if raw.base is not None:
+            _share_version_with_base(out, tensors, ctx.xp)
+        if record and raw.dtype.kind in "fc":   # (an integer or bool output has no gradient)
+            outputs = [out]
+            ctx._saved_versions = (_watch_saved(ctx.saved_tensors, tensors, outputs,
+                                                backend.ndarray, ctx.xp)
+                                   if ctx.saved_tensors else ())
+            out.requires_grad = True
+            out._node = Node(cls, ctx, grad_inputs, outputs)
+        return out
+
+
+def _finish_multi(cls, ctx, raw, arrays, tensors, grad_inputs, record, Tensor):
+    """``Function.apply`` after a forward that returned several arrays."""
+    ndarray = ctx.backend.ndarray
+    arrays_out = tuple(r if type(r) is ndarray else ctx.xp.asarray(r) for r in raw)
+    if ctx.saved_tensors and any(a is not r for a, r in zip(arrays_out, raw)):
+        _resave_outputs(ctx, raw, arrays_out)
+    if _GradMode.debug:
+        _check_finite(cls.__name__, "output", arrays_out, arrays)
+    outputs = [Tensor._wrap(r) for r in arrays_out]
+    for out in outputs:
+        if out.data.base is not None:
+            _share_version_with_base(out, tensors, ctx.xp)
+    if record:
+        ctx._saved_versions = (_watch_saved(ctx.saved_tensors, tensors, outputs, ndarray, ctx.xp)
+                               if ctx.saved_tensors else ())
+        node = Node(cls, ctx, grad_inputs, outputs)
+        for i, out in enumerate(outputs):
+            if out.data.dtype.kind in "fc":
+                out.requires_grad = True
+                out._node = node
+                if i:
                     out._out_index = i
-        return tuple(outputs) if multi else outputs[0]
+    return tuple(outputs)
 
 
 _tensor_class = None
@@ -426,15 +449,14 @@ def _share_version_with_base(out, inputs, xp):
 
 
 def _watch_saved(saved, inputs, outputs, ndarray, xp):
-    """(version counter, version now) for each saved array that is the memory of an
-    input or output tensor: backward checks none of them changed. Also each saved
-    array's role: ('input', i) or ('output', j) (the array or a view of that memory), or
-    None for a value of its own."""
-    watched, roles = [], []
-    for array in saved:
+    """One entry (k, role, version counter, version now, shape) for each saved array k that
+    is the memory of an input or output tensor: backward checks that none of them changed,
+    and a double backward reads the role, ('input', i) or ('output', j), to find the tensor
+    the array belongs to (``saved_roles``)."""
+    watched = []
+    for k, array in enumerate(saved):
         if type(array) is not ndarray and not hasattr(array, "base"):
-            roles.append(None)           # None, a Python number, a shape, ...
-            continue
+            continue                     # None, a Python number, a shape, ...
         role = owner = None
         i = 0
         for t in inputs:                 # the common case: the input's array itself
@@ -455,9 +477,17 @@ def _watch_saved(saved, inputs, outputs, ndarray, xp):
             box = owner._version_box
             if box is None:
                 box = owner._version_box = VersionCounter()
-            watched.append((box, box.value, owner.data.shape))
-        roles.append(role)
-    return tuple(watched), tuple(roles)
+            watched.append((k, role, box, box.value, owner.data.shape))
+    return watched
+
+
+def saved_roles(ctx):
+    """For each of ``ctx.saved_tensors``: ('input', i) or ('output', j) when it is that
+    tensor's array (or a view of its memory), else None (a value of the op's own)."""
+    roles = [None] * len(ctx.saved_tensors)
+    for k, role, *_ in ctx._saved_versions:
+        roles[k] = role
+    return roles
 
 
 def _memory_owner(array, inputs, outputs, xp):
@@ -563,7 +593,7 @@ def run_backward(outputs, grad_outputs, retain_graph=False, inputs=None):
                     out._accumulate_grad(slots[i].copy())
                 if wanted is not None and id(out) in wanted:
                     _accumulate(leaf_grads, leaves, out, slots[i])
-        for box, version, shape in node.ctx._saved_versions:
+        for _, _, box, version, shape in node.ctx._saved_versions:
             if box.value != version:
                 raise RuntimeError(
                     f"{node.name}.backward needs a tensor of shape {tuple(shape)} that "
@@ -620,7 +650,6 @@ def _free(node):
     node.ctx = None
     node.inputs = ()
     node.out_tensors = [None] * node.n_outputs
-    node.freed = True
 
 
 def _accumulate(grads, leaves, tensor, g):

@@ -22,7 +22,8 @@ an input nor an output is refused, and an in-place op refuses a value that requi
 
 The first-order walk (``autograd.run_backward``) is untouched: it runs on raw arrays.
 """
-from minigrad.autograd import _accumulate, _raise_freed, _topological_nodes, enable_grad
+from minigrad.autograd import (_accumulate, _raise_freed, _topological_nodes, enable_grad,
+                               saved_roles)
 
 
 class SecondOrderError(RuntimeError):
@@ -130,7 +131,7 @@ class _TensorContext:
         self.xp = TensorXP(ctx.backend)
         self.needs_input_grad = ctx.needs_input_grad
         self.saved_tensors = tuple(_as_tensor(a, role, node, outs)
-                                   for a, role in zip(ctx.saved_tensors, getattr(ctx, "saved_roles", ())))
+                                   for a, role in zip(ctx.saved_tensors, saved_roles(ctx)))
 
 
 class _ForwardContext:

@@ -23,9 +23,14 @@ class Tensor:
     dimension; NumPy's element count ``array.size`` is ``x.numel()`` (``x.dim()`` = ``x.ndim``).
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "_out_index", "_hooks",
-                 "_version_box", "_retains_grad", "__weakref__", "__dict__")
+    __slots__ = ("data", "grad", "requires_grad", "_node", "_version_box", "__weakref__",
+                 "__dict__")
     __array_priority__ = 1000  # numpy_array + tensor calls Tensor.__radd__
+    # rarely set (hooks, retain_grad, the later outputs of a multi-output op): class-level
+    # defaults, so that the millions of tensors an op makes need not set them
+    _out_index = 0
+    _hooks = ()                    # a list once a hook is registered
+    _retains_grad = False
 
     def __init__(self, data, requires_grad=False, dtype=None):
         source = data if isinstance(data, Tensor) else None
@@ -53,10 +58,7 @@ class Tensor:
         self.grad = None
         self.requires_grad = requires_grad
         self._node = None
-        self._out_index = 0
-        self._hooks = ()           # a list once a hook is registered
         self._version_box = None   # made on first need; shared by tensors sharing memory
-        self._retains_grad = False
 
     @classmethod
     def _wrap(cls, array):
@@ -67,10 +69,7 @@ class Tensor:
         t.grad = None
         t.requires_grad = False
         t._node = None
-        t._out_index = 0
-        t._hooks = ()
         t._version_box = None
-        t._retains_grad = False
         return t
 
     # ----------------------------------------------------------------- properties

@@ -528,16 +528,22 @@ def _as_dtype(x, dtype):
 def add(a, b):
     """y = a + b (broadcasting; PyTorch's type promotion). Backward: the Function ``Add``
     (da = dy, db = dy, summed over broadcast axes)."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:
+        return Add.apply(a, b)   # the common case, without a second call
     return _binary(Add, a, b)
 
 
 def sub(a, b):
     """y = a − b (broadcasting). Backward: the Function ``Sub`` (da = dy, db = −dy)."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:
+        return Sub.apply(a, b)   # the common case, without a second call
     return _binary(Sub, a, b)
 
 
 def mul(a, b):
     """y = a · b (broadcasting). Backward: the Function ``Mul`` (da = dy·b, db = dy·a)."""
+    if type(a) is Tensor and type(b) is Tensor and a.data.dtype == b.data.dtype:
+        return Mul.apply(a, b)   # the common case, without a second call
     return _binary(Mul, a, b)
 
 
