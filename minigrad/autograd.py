@@ -367,7 +367,7 @@ class Function:
         if record and (cls.composite is not None or cls.differentiable_forward):
             ctx.composite_args = (args, kwargs)   # create_graph recomputes the composite form
         raw = cls.forward(ctx, *arrays, **kwargs)
-        if type(raw) is tuple:
+        if isinstance(raw, tuple):
             return _finish_multi(cls, ctx, raw, arrays, tensors, grad_inputs, record, Tensor)
         if type(raw) is not backend.ndarray:   # NumPy gives scalars from 0-d ops and reductions
             array = ctx.xp.asarray(raw)
