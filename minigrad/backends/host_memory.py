@@ -5,9 +5,9 @@ glibc's ``malloc`` serves large requests (above its ``mmap`` threshold, 128 KiB 
 fresh ``mmap`` pages, and gives memory at the top of its heap back to the system once more
 than ``trim`` bytes are free there. A training step allocates and frees the same large
 arrays every step (activations, gradients, GEMM outputs), so the kernel zero-fills and maps
-those pages again and again: on this project's 2-core machine the first touch of a fresh
-4 MiB array costs about as much as a 2048×128×512 GEMM that writes it (2.2 ms against
-1.5 ms, float32), and a training step spends up to half its time in page faults.
+those pages again and again: on this project's 2-core machine a 2048×128×512 float32 GEMM
+takes 2.2 ms writing a fresh 4 MiB output and 1.5 ms writing reused memory, and six fresh
+8 MiB arrays cost 10 ms against 1.3 ms (``benchmarks/README.md``).
 
 ``keep_freed_memory()`` raises both thresholds (``mallopt``), so that freed arrays stay in
 the heap and the next step reuses them. It changes the allocator of the whole process, for
