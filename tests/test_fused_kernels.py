@@ -179,19 +179,21 @@ def test_every_fast_kernel_file_defines_the_reference_functions():
             assert f"def {n}(" in source, f"{family}_cupy lacks {n}"
 
 
-def test_float32_gelu_kernels_match_the_exact_float64_values():
-    """The float32 GELU kernels have a single-precision erf and exp of their own (see
-    ``activation_numba``): within float32 rounding of the exact values, tails and signs
-    included (the erf is clipped to [−1, 1], so GELU(x) is never > 0 for x < 0)."""
+@pytest.mark.parametrize("name", ["gelu", "silu", "mish"])
+def test_float32_kernels_match_the_exact_float64_values(name):
+    """The float32 GELU, SiLU and Mish kernels have a single-precision erf and exp of their
+    own (see ``activation_numba``): within float32 rounding of the exact values, tails and
+    signs included (GELU's erf is clipped to [−1, 1]: f(x) is never > 0 for x < 0)."""
     fast, ref = load("activation", "numba"), load("activation", "ref")
-    x = np.concatenate([np.linspace(-12, 12, 240001), [-1e30, -1e4, -30, 30, 1e4, 1e30]])
+    x = np.concatenate([np.linspace(-40, 40, 400001), [-1e30, -1e4, -80, 80, 1e4, 1e30]])
     x32 = x.astype(np.float32)
     exact = x32.astype(np.float64)
-    gy = np.random.default_rng(0).standard_normal(x.size)
-    y = fast.gelu_forward(x32)
+    gy = np.random.default_rng(0).standard_normal(x.size).astype(np.float32)
+    y = getattr(fast, name + "_forward")(x32)
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y, ref.gelu_forward(exact), rtol=1e-6, atol=5e-7)
+    np.testing.assert_allclose(y, getattr(ref, name + "_forward")(exact), rtol=1e-6, atol=5e-7)
     assert (y[x32 < 0] <= 0).all()
-    dx = fast.gelu_backward(gy.astype(np.float32), x32)
-    np.testing.assert_allclose(dx, ref.gelu_backward(gy.astype(np.float32).astype(np.float64), exact),
+    dx = getattr(fast, name + "_backward")(gy, x32)
+    assert dx.dtype == np.float32
+    np.testing.assert_allclose(dx, getattr(ref, name + "_backward")(gy.astype(np.float64), exact),
                                rtol=1e-6, atol=5e-7)
