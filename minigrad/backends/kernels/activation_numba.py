@@ -189,28 +189,26 @@ def relu_backward(gy, y):
     return dx
 
 
-def silu_forward(x):
-    if x.dtype != numpy.float32:
-        return activation_ref.silu_forward(x)
-    return _unary(_silu_single, x)
+def _float32_kernels(name, forward_single, backward_single):
+    """``<name>_forward(x)`` and ``<name>_backward(gy, x)``: the single-precision kernels for
+    float32, ``activation_ref``'s NumPy versions for every other dtype."""
+    reference_forward = getattr(activation_ref, name + "_forward")
+    reference_backward = getattr(activation_ref, name + "_backward")
+
+    def forward(x):
+        return _unary(forward_single, x) if x.dtype == numpy.float32 else reference_forward(x)
+
+    def backward(gy, x):
+        if x.dtype == numpy.float32:
+            return _binary(backward_single, gy, x)
+        return reference_backward(gy, x)
+
+    forward.__name__, backward.__name__ = name + "_forward", name + "_backward"
+    return forward, backward
 
 
-def silu_backward(gy, x):
-    if x.dtype != numpy.float32:
-        return activation_ref.silu_backward(gy, x)
-    return _binary(_silu_backward_single, gy, x)
-
-
-def mish_forward(x):
-    if x.dtype != numpy.float32:
-        return activation_ref.mish_forward(x)
-    return _unary(_mish_single, x)
-
-
-def mish_backward(gy, x):
-    if x.dtype != numpy.float32:
-        return activation_ref.mish_backward(gy, x)
-    return _binary(_mish_backward_single, gy, x)
+silu_forward, silu_backward = _float32_kernels("silu", _silu_single, _silu_backward_single)
+mish_forward, mish_backward = _float32_kernels("mish", _mish_single, _mish_backward_single)
 
 
 def gelu_forward(x):
