@@ -34,8 +34,6 @@ import weakref
 
 from minigrad.backends import _backend_by_type, backend_of_array
 
-_new_object = object.__new__
-
 
 class _Modes(threading.local):
     """Grad mode and debug mode, one setting per thread (the class values are each
@@ -151,15 +149,6 @@ def inference_mode(mode=True):
 def enable_grad():
     """Context manager / decorator: turn recording back on inside a ``no_grad`` block."""
     return _ModeContext("enabled", True)
-
-
-class VersionCounter:
-    """How many in-place changes a tensor's memory has seen; shared by the tensors that
-    share that memory (views, detached aliases), kept with each saved value's version."""
-    __slots__ = ("value",)
-
-    def __init__(self):
-        self.value = 0
 
 
 class Context:
@@ -376,10 +365,7 @@ class Function:
             raw = array
         if _GradMode.debug:
             _check_finite(cls.__name__, "output", (raw,), arrays)
-        out = _new_object(Tensor)   # Tensor._wrap written out: every op comes through here
-        out.data = raw
-        out.grad = out._node = out._version_box = None
-        out.requires_grad = False
+        out = Tensor._wrap(raw)
         if raw.base is not None:
             _share_version_with_base(out, tensors, ctx.xp)
         if record and raw.dtype.kind in "fc":   # (an integer or bool output has no gradient)
@@ -474,9 +460,7 @@ def _watch_saved(saved, inputs, outputs, ndarray, xp):
             else:
                 role, owner = _memory_owner(array, inputs, outputs, xp)
         if owner is not None:
-            box = owner._version_box
-            if box is None:
-                box = owner._version_box = VersionCounter()
+            box = owner._shared_version_box()
             watched.append((k, role, box, box.value, owner.data.shape))
     return watched
 

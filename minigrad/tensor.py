@@ -114,7 +114,7 @@ class Tensor:
 
     def _shared_version_box(self):
         if self._version_box is None:
-            self._version_box = autograd.VersionCounter()
+            self._version_box = _VersionCounter()
         return self._version_box
 
     @property
@@ -391,6 +391,13 @@ class Size(tuple):
 
     def __repr__(self):
         return f"minigrad.Size({list(self)})"
+
+
+class _VersionCounter:
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
 
 
 class _HookHandle:

@@ -40,12 +40,10 @@ class LinearFunction(Function):
     def backward(ctx, gy):
         x, weight = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        gx = (_matrix(gy) @ weight).reshape(x.shape) if needs[0] else None
-        gw = gb = None
-        if needs[1]:
-            gw = _matrix(gy).T @ _matrix(x)
-        if len(needs) > 2 and needs[2]:
-            gb = _matrix(gy).sum(axis=0)
+        g = _matrix(gy)                 # once: a copy when gy is not contiguous
+        gx = (g @ weight).reshape(x.shape) if needs[0] else None
+        gw = g.T @ _matrix(x) if needs[1] else None
+        gb = g.sum(axis=0) if len(needs) > 2 and needs[2] else None
         return gx, gw, gb
 
 
