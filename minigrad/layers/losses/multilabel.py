@@ -116,14 +116,18 @@ def macro_auc_pairwise_loss(input, target, loss="square", reduction="mean"):
     Paper: Wu, Li & Yin 2023, "Towards Understanding Generalization of Macro-AUC in
     Multi-label Learning".
     """
-    op = "macro_auc_pairwise_loss"
+    y = _macro_auc_target("macro_auc_pairwise_loss", input, target, loss, reduction)
+    return MacroAUCPairwise.apply(input, Tensor._wrap(y), loss, reduction)
+
+
+def _macro_auc_target(op, input, target, loss, reduction):
+    """The checks both Macro-AUC losses run; the 0/1 target array."""
     check_reduction(op, reduction)
     _check_surrogate(op, loss)
     check_floating(op, input=input)
     if input.ndim != 2:
         raise ValueError(f"{op}: input must be (N, K) scores, got shape {tuple(input.shape)}")
-    y = _multilabel_target(op, input, target)
-    return MacroAUCPairwise.apply(input, Tensor._wrap(y), loss, reduction)
+    return _multilabel_target(op, input, target)
 
 
 class MacroAUCUnivariate(Function):
@@ -169,13 +173,7 @@ def macro_auc_univariate_loss(input, target, loss="square", reduction="mean"):
     Paper: Wu, Li & Yin 2023, "Towards Understanding Generalization of Macro-AUC in
     Multi-label Learning".
     """
-    op = "macro_auc_univariate_loss"
-    check_reduction(op, reduction)
-    _check_surrogate(op, loss)
-    check_floating(op, input=input)
-    if input.ndim != 2:
-        raise ValueError(f"{op}: input must be (N, K) scores, got shape {tuple(input.shape)}")
-    y = _multilabel_target(op, input, target)
+    y = _macro_auc_target("macro_auc_univariate_loss", input, target, loss, reduction)
     return MacroAUCUnivariate.apply(input, Tensor._wrap(y), loss, reduction)
 
 
