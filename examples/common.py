@@ -128,6 +128,31 @@ def split_recipes(recipes, kind="loss"):
     return [name for name in recipes if name not in missing], missing
 
 
+def add_recipe_arguments(ap, seeded):
+    """The arguments of a loss-recipe comparison (``noisy_labels.py``, ``long_tail.py``):
+    --seed (``seeded`` names what it draws), --seeds, --only, --out, --quick."""
+    ap.add_argument("--seed", type=int, default=0, help=f"first seed ({seeded})")
+    ap.add_argument("--seeds", type=int, default=1, help="average over this many seeds")
+    ap.add_argument("--only", nargs="*", help="run only these recipes")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "out"))
+    ap.add_argument("--quick", action="store_true", help="3 steps each (used by the tests)")
+
+
+def runnable_recipes(ap, args, recipes, not_compared):
+    """The recipes ``--only`` picks that can run (``split_recipes``); an unknown name is an
+    argument error, and each registered loss of ``not_compared`` is printed with its reason."""
+    unknown = sorted(set(args.only or ()) - set(recipes))
+    if unknown:
+        ap.error(f"--only: no recipe named {unknown}; recipes: {list(recipes)}")
+    runnable, _ = split_recipes({n: r for n, r in recipes.items()
+                                 if not args.only or n in args.only})
+    known = {e.name for e in mg.registry.entries(kind="loss")}
+    for name, why in not_compared.items():
+        if name in known:
+            print(f"not compared: {name}: {why}")
+    return runnable
+
+
 def mean_over_seeds(runs):
     """One result from the runs of one recipe over several seeds (each a dict(acc, recall,
     seconds, losses)): the mean balanced accuracy and its standard deviation over the seeds

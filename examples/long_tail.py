@@ -29,7 +29,6 @@ the head). Entries whose loss is not registered are printed by name and skipped.
 measured table of a full run is in examples/README.md.
 """
 import argparse
-import os
 from collections import namedtuple
 
 import numpy as np
@@ -37,8 +36,8 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn
 
-from common import (Timer, balanced_accuracy, mean_over_seeds, report_losses, split_recipes,
-                    train_criterion)
+from common import (Timer, add_recipe_arguments, balanced_accuracy, mean_over_seeds,
+                    report_losses, runnable_recipes, train_criterion)
 
 F = mg.functional
 NUM_CLASSES = 10
@@ -226,24 +225,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--imbalance", type=float, default=100.0, help="n_max/n_min (100)")
     ap.add_argument("--epochs", type=int, default=200)
-    ap.add_argument("--seed", type=int, default=0, help="first seed (split, subsample, init, order)")
-    ap.add_argument("--seeds", type=int, default=1, help="average over this many seeds")
-    ap.add_argument("--only", nargs="*", help="run only these recipes")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
-    ap.add_argument("--quick", action="store_true", help="3 steps each (used by the tests)")
+    add_recipe_arguments(ap, "split, subsample, init, order")
     args = ap.parse_args(argv)
     if not args.imbalance >= 1:
         ap.error(f"--imbalance must be >= 1, got {args.imbalance}")
-    unknown = sorted(set(args.only or ()) - set(RECIPES))
-    if unknown:
-        ap.error(f"--only: no recipe named {unknown}; recipes: {list(RECIPES)}")
-
-    recipes = {n: r for n, r in RECIPES.items() if not args.only or n in args.only}
-    runnable, _ = split_recipes(recipes)
-    known = {e.name for e in mg.registry.entries(kind="loss")}
-    for name, why in NOT_COMPARED.items():
-        if name in known:
-            print(f"not compared: {name}: {why}")
+    runnable = runnable_recipes(ap, args, RECIPES, NOT_COMPARED)
     seeds = range(args.seed, args.seed + args.seeds)
     for seed in seeds:
         _, y, _, y_test = long_tailed_digits(args.imbalance, seed)

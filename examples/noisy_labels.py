@@ -23,7 +23,6 @@ with its recommended settings). Entries whose loss is not registered are printed
 skipped. The measured table of a full run is in examples/README.md.
 """
 import argparse
-import os
 from collections import namedtuple
 
 import numpy as np
@@ -32,8 +31,8 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.layers.losses import robust_dro
 
-from common import (Timer, balanced_accuracy, mean_over_seeds, report_losses, split_recipes,
-                    train_criterion)
+from common import (Timer, add_recipe_arguments, balanced_accuracy, mean_over_seeds,
+                    report_losses, runnable_recipes, train_criterion)
 
 F = mg.functional
 NUM_CLASSES = 10
@@ -167,24 +166,11 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--noise", type=float, default=0.4, help="symmetric noise rate (0.4)")
     ap.add_argument("--epochs", type=int, default=150)
-    ap.add_argument("--seed", type=int, default=0, help="first seed (split, noise, init, order)")
-    ap.add_argument("--seeds", type=int, default=1, help="average over this many seeds")
-    ap.add_argument("--only", nargs="*", help="run only these recipes")
-    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "out"))
-    ap.add_argument("--quick", action="store_true", help="3 steps each (used by the tests)")
+    add_recipe_arguments(ap, "split, noise, init, order")
     args = ap.parse_args(argv)
     if not 0.0 <= args.noise < 1.0:
         ap.error(f"--noise must be in [0, 1), got {args.noise}")
-    unknown = sorted(set(args.only or ()) - set(RECIPES))
-    if unknown:
-        ap.error(f"--only: no recipe named {unknown}; recipes: {list(RECIPES)}")
-
-    recipes = {n: r for n, r in RECIPES.items() if not args.only or n in args.only}
-    runnable, _ = split_recipes(recipes)
-    known = {e.name for e in mg.registry.entries(kind="loss")}
-    for name, why in NOT_COMPARED.items():
-        if name in known:
-            print(f"not compared: {name}: {why}")
+    runnable = runnable_recipes(ap, args, RECIPES, NOT_COMPARED)
     seeds = range(args.seed, args.seed + args.seeds)
     for seed in seeds:
         x, y_clean, x_test, _ = mg.data.load_digits(seed=seed)
