@@ -19,25 +19,16 @@ from minigrad.optim.paper_schedules import (CosinePowerAnnealingLR, RefinedLR, r
 from minigrad.tensor import Tensor
 from minigrad.training import adadagrad_norm_test, lr_range_test
 from minigrad.training.lr_finder import range_test_lrs, smooth_losses, suggest_lr
+from tests.test_lr_scheduler import BASES, make_optimizer
+from tests.test_lr_scheduler import sequence as lr_sequence
 
 TESTED = {"cosine_power_annealing", "refined_lr_schedule", "subgradient_geometric_decay",
           "lr_range_test", "adadagrad_norm_test"}
-BASES = (0.1, 0.4)
-
-
-def make_optimizer(cls=optim.SGD, **kw):
-    params = [Parameter(Tensor(np.ones(2))), Parameter(Tensor(np.ones(3)))]
-    return cls([{"params": params[:1], "lr": BASES[0]}, {"params": params[1:], "lr": BASES[1]}], **kw)
 
 
 def sequence(scheduler, n):
-    out = [scheduler.get_last_lr()]
-    for _ in range(n - 1):
-        scheduler.optimizer.step()
-        scheduler.step()
-        out.append(scheduler.get_last_lr())
-        assert [g["lr"] for g in scheduler.optimizer.param_groups] == out[-1]
-    return np.array(out)
+    """``test_lr_scheduler.sequence`` as an array, (n, groups)."""
+    return np.array(lr_sequence(scheduler, n))
 
 
 def assert_resumes(build, tmp_path, steps=12, split=5):
