@@ -10,6 +10,7 @@ import scipy.special
 import minigrad as mg
 from minigrad import F, nn
 from minigrad.gradcheck import gradcheck
+from tests.activation_checks import assert_learns_and_moves
 
 EXTREME = np.array([-1e4, -800.0, -40.5, -7.0, -1e-300, 0.0, 1e-300, 7.0, 40.5, 800.0, 1e4])
 
@@ -189,24 +190,6 @@ def test_apa_module_init_is_uniform_on_0_1_and_learnable():
 
 
 # ------------------------------------------------------------------ learning
-def _fit(act, steps=150, lr=0.05):
-    """A 1-16-1 MLP with ``act`` fits y = |x|·sin(2x) on [-2, 2]; returns (first, last) loss."""
-    rng = np.random.default_rng(0)
-    x = rng.uniform(-2, 2, (64, 1)).astype(np.float32)
-    y = (np.abs(x) * np.sin(2 * x)).astype(np.float32)
-    mg.manual_seed(0)
-    model = nn.Sequential(nn.Linear(1, 16), act, nn.Linear(16, 1))
-    opt = mg.optim.Adam(model.parameters(), lr=lr)
-    losses = []
-    for _ in range(steps):
-        opt.zero_grad()
-        loss = ((model(mg.tensor(x)) - mg.tensor(y)) ** 2).mean()
-        loss.backward()
-        opt.step()
-        losses.append(float(loss.numpy()))
-    return losses[0], losses[-1]
-
-
 @pytest.mark.parametrize("make", [lambda: nn.APA(16, lambd=1.0, kappa=1.0),
                                   lambda: nn.AGLU(16),
                                   lambda: nn.SmeLU(beta=1.0, slope=0.05, learnable=True, num_parameters=1),
@@ -214,9 +197,4 @@ def _fit(act, steps=150, lr=0.05):
                                   lambda: nn.HeLU(), lambda: nn.Abs()],
                          ids=["APA", "AGLU", "SmeLU", "CRReLU", "HeLU", "Abs"])
 def test_activation_learns_and_its_parameters_move(make):
-    act = make()
-    before = [p.numpy().copy() for p in act.parameters()]
-    first, last = _fit(act)
-    assert last < 0.5 * first
-    for b, p in zip(before, act.parameters()):
-        assert not np.allclose(b, p.numpy())
+    assert_learns_and_moves(make())
