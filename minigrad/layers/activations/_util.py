@@ -67,3 +67,14 @@ def uniform_away_from_kinks(r, shape, kinks, gap=0.05, low=-2.5, high=2.5):
         near = numpy.abs(x - k) < gap
         x = numpy.where(near, k + numpy.where(x >= k, 1.0, -1.0) * (gap + 0.1), x)
     return x
+
+
+def stash_parameter(ctx, name, value, x, op):
+    """A float or a (1,)/(C,) parameter: record which on ``ctx`` (``<name>_shape``, and the
+    float itself as ``<name>``), return its form that broadcasts against x."""
+    if hasattr(value, "shape"):
+        setattr(ctx, name + "_shape", value.shape)
+        return channel_view(value, x, op)
+    setattr(ctx, name + "_shape", None)
+    setattr(ctx, name, value)
+    return value

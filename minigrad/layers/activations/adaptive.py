@@ -16,22 +16,13 @@ import math
 
 from minigrad.autograd import Function
 from minigrad.layers import init
-from minigrad.layers.activations._util import channel_sum, channel_view, filled
+from minigrad.layers.activations._util import channel_sum, filled, stash_parameter
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
 
 LAMBDA_MIN = 1e-4
-
-
-def _stash(ctx, name, value, x, op):
-    if hasattr(value, "shape"):
-        setattr(ctx, name + "_shape", value.shape)
-        return channel_view(value, x, op)
-    setattr(ctx, name + "_shape", None)
-    setattr(ctx, name, value)
-    return value
 
 
 def _clamped(xp, lam):
@@ -71,8 +62,8 @@ class _ApaBase(Function):
     @classmethod
     def _forward(cls, ctx, x, lambd, kappa):
         xp = ctx.xp
-        lam = _stash(ctx, "lambd", lambd, x, cls.op)
-        k = _stash(ctx, "kappa", kappa, x, cls.op)
+        lam = stash_parameter(ctx, "lambd", lambd, x, cls.op)
+        k = stash_parameter(ctx, "kappa", kappa, x, cls.op)
         ctx.save_for_backward(x, *[v for v in (lam, k) if hasattr(v, "shape")])
         _, _, p = _apa_parts(xp, x, _clamped(xp, lam), k)
         return x * p if cls.gated else p

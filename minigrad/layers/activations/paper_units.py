@@ -28,7 +28,7 @@ import numbers
 
 from minigrad.autograd import Function
 from minigrad.layers.activations._util import (channel_sum, channel_view, filled,
-                                               normal_away_from_kinks)
+                                               normal_away_from_kinks, stash_parameter)
 from minigrad.layers.module import Module, Parameter
 from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
@@ -36,16 +36,6 @@ from minigrad.tensor import Tensor
 
 SQRT_2PI = math.sqrt(2 * math.pi)
 SQRT_HALF = math.sqrt(0.5)
-
-
-def _stash(ctx, name, value, x, op):
-    """A float or a (1,)/(C,) parameter: record which, return its broadcastable form."""
-    if hasattr(value, "shape"):
-        setattr(ctx, name + "_shape", value.shape)
-        return channel_view(value, x, op)
-    setattr(ctx, name + "_shape", None)
-    setattr(ctx, name, value)
-    return value
 
 
 def _scalar_or_tensor(op, name, value):
@@ -104,7 +94,7 @@ class SauFn(Function):
     @staticmethod
     def forward(ctx, x, alpha, n):
         xp = ctx.xp
-        a = _stash(ctx, "alpha", alpha, x, "sau")
+        a = stash_parameter(ctx, "alpha", alpha, x, "sau")
         ctx.n = n
         u = n * x
         tail = 0.5 * ctx.backend.special().erfc(xp.abs(u) * SQRT_HALF)   # Φ(−|u|)
@@ -213,7 +203,7 @@ class PartialLinearFn(Function):
     @staticmethod
     def forward(ctx, x, alpha):
         xp = ctx.xp
-        a = _stash(ctx, "alpha", alpha, x, "partial_linear_unit")
+        a = stash_parameter(ctx, "alpha", alpha, x, "partial_linear_unit")
         ctx.save_for_backward(x, *([a] if hasattr(a, "shape") else []))
         return xp.maximum(x, 0) + a * xp.minimum(x, 0)
 
