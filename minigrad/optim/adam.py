@@ -16,7 +16,7 @@ class Adam(Optimizer):
     Per parameter, step counter t starting at 1::
 
         g ← g + λθ                                   (coupled L2, off by default)
-        m ← β₁m + (1 − β₁)g;   v ← β₂v + (1 − β₂)g²   (kept as √v: see _adam_direction)
+        m ← β₁m + (1 − β₁)g;   v ← β₂v + (1 − β₂)g²   (kept as √v: see _adam_moments)
         v_max ← max(v_max, v)                        (AMSGrad only: its denominator uses v_max)
         θ ← θ − (η / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
 
@@ -128,29 +128,37 @@ class LAMB(Optimizer):
 
 
 def _adam_direction(g, state, group, xp, bias_correction=True):
-    """Update the moments in ``state`` with ``g``; return m̂/(√v̂ + ε) (a new array).
+    """Update the moments in ``state`` with ``g`` (``_adam_moments``); return m̂/(√v̂ + ε)
+    (a new array)."""
+    beta1, beta2 = group["betas"]
+    t, m, r = _adam_moments(g, state, group["betas"], xp, group["amsgrad"])
+    c1, c2 = (1 - beta1 ** t, 1 - beta2 ** t) if bias_correction else (1.0, 1.0)
+    return (m / c1) / (r / math.sqrt(c2) + group["eps"])
+
+
+def _adam_moments(g, state, betas, xp, amsgrad=False):
+    """Advance the step counter and the moments in ``state`` with ``g``; return (t, m, r) with
+    r = √v (or √v_max with ``amsgrad``), the raw (not bias-corrected) moments, kept in place.
 
     The second moment is kept as ``rms`` = √v (``max_rms`` = √v_max for AMSGrad):
     √(β₂v + (1 − β₂)g²) = hypot(√β₂·√v, √(1 − β₂)·g) never squares g, so it stays finite
     for every finite g (PyTorch's float32 v overflows for |g| ≳ 6e20 and the step is 0)."""
-    beta1, beta2 = group["betas"]
-    if not state:
+    beta1, beta2 = betas
+    if "exp_avg" not in state:
         state["step"] = 0
         state["exp_avg"] = xp.zeros_like(g)
         state["rms"] = xp.zeros_like(g)
-        if group["amsgrad"]:
+        if amsgrad:
             state["max_rms"] = xp.zeros_like(g)
     state["step"] += 1
     m, r = state["exp_avg"], state["rms"]
     m *= beta1
     m += (1 - beta1) * g
     xp.hypot(math.sqrt(beta2) * r, math.sqrt(1 - beta2) * g, out=r)
-    if group["amsgrad"]:
+    if amsgrad:
         xp.maximum(state["max_rms"], r, out=state["max_rms"])
         r = state["max_rms"]
-    t = state["step"]
-    c1, c2 = (1 - beta1 ** t, 1 - beta2 ** t) if bias_correction else (1.0, 1.0)
-    return (m / c1) / (r / math.sqrt(c2) + group["eps"])
+    return state["step"], m, r
 
 
 def _check_adam_options(name, lr, betas, eps, weight_decay):

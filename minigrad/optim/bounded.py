@@ -3,7 +3,8 @@ AMSBound move smoothly from Adam to SGD with a fixed learning rate."""
 import math
 
 from minigrad.optim.optimizer import Optimizer
-from minigrad.optim.paper_adaptive import _adam_moments, _check_options
+from minigrad.optim.adam import _adam_moments
+from minigrad.optim.paper_adaptive import _check_options
 from minigrad.registry import register
 
 

@@ -8,6 +8,7 @@ import math
 
 from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array, to_numpy
+from minigrad.optim.adam import _adam_moments
 from minigrad.optim.optimizer import Optimizer, _evaluate, tensor_norm
 from minigrad.registry import register
 
@@ -20,29 +21,6 @@ def _check_options(name, lr=0.0, betas=(0.0, 0.0), eps=0.0, weight_decay=0.0, **
             raise ValueError(f"{name}: {key} must be ≥ 0, got {value}")
     if len(betas) != 2 or not all(0 <= b < 1 for b in betas):
         raise ValueError(f"{name}: betas must be two numbers in [0, 1), got {betas}")
-
-
-def _adam_moments(g, state, betas, xp, amsgrad=False):
-    """Advance the step counter and the moments in ``state`` with ``g``; return (t, m, r) with
-    r = √v (or √v_max with ``amsgrad``), the raw (not bias-corrected) moments, kept in place.
-
-    √(β₂v + (1 − β₂)g²) = hypot(√β₂·√v, √(1 − β₂)·g) never squares g."""
-    beta1, beta2 = betas
-    if "exp_avg" not in state:
-        state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(g)
-        state["rms"] = xp.zeros_like(g)
-        if amsgrad:
-            state["max_rms"] = xp.zeros_like(g)
-    state["step"] += 1
-    m, r = state["exp_avg"], state["rms"]
-    m *= beta1
-    m += (1 - beta1) * g
-    xp.hypot(math.sqrt(beta2) * r, math.sqrt(1 - beta2) * g, out=r)
-    if amsgrad:
-        xp.maximum(state["max_rms"], r, out=state["max_rms"])
-        r = state["max_rms"]
-    return state["step"], m, r
 
 
 class SGDW(Optimizer):

@@ -5,7 +5,8 @@ step size stops shrinking."""
 import math
 
 from minigrad.optim.optimizer import Optimizer, power_of_two_scale
-from minigrad.optim.paper_adaptive import _adam_moments, _check_options
+from minigrad.optim.adam import _adam_moments
+from minigrad.optim.paper_adaptive import _check_options
 from minigrad.registry import register
 
 
