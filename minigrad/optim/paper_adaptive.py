@@ -10,6 +10,7 @@ from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array, to_numpy
 from minigrad.optim.adam import _adam_moments
 from minigrad.optim.optimizer import Optimizer, _evaluate, tensor_norm
+from minigrad.optim.sgd import heavy_ball
 from minigrad.registry import register
 
 
@@ -60,12 +61,7 @@ class SGDW(Optimizer):
     def _update(self, p, g, state, group, xp):
         mu, lr = group["momentum"], group["lr"]
         if mu:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = xp.array(g)
-            else:
-                buf *= mu
-                buf += (1 - group["dampening"]) * g
+            buf = heavy_ball(state, g, mu, group["dampening"], xp)
             g = g + mu * buf if group["nesterov"] else buf
         if group["weight_decay"]:
             p *= 1 - lr * group["weight_decay"]

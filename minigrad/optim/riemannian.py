@@ -1,6 +1,7 @@
 """Riemannian SGD on the Grassmann manifold (Grassmann class representation), with ordinary SGD
 for every other parameter."""
 from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.sgd import heavy_ball
 from minigrad.registry import register
 
 
@@ -68,13 +69,7 @@ class GrassmannRSGD(Optimizer):
             g = g + group["weight_decay"] * p
         mu = group["momentum"]
         if mu:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = xp.array(g)
-            else:
-                buf *= mu
-                buf += (1 - group["dampening"]) * g
-            g = buf
+            g = heavy_ball(state, g, mu, group["dampening"], xp)
         if dims is None:
             p -= group["lr"] * g
             return

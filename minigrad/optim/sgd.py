@@ -38,15 +38,21 @@ class SGD(Optimizer):
         if wd:
             g = g + wd * p
         if mu:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = xp.array(g)  # an array even for 0-d g
-            else:
-                buf *= mu
-                dampening = group["dampening"]
-                buf += (1 - dampening) * g if dampening else g   # no temporary when d = 0
+            buf = heavy_ball(state, g, mu, group["dampening"], xp)
             g = g + mu * buf if group["nesterov"] else buf
         p -= group["lr"] * g
+
+
+def heavy_ball(state, g, mu, dampening, xp):
+    """The momentum buffer b of PyTorch's SGD, moved in place in ``state``: b ← g at the first
+    step, b ← μb + (1 − d)g afterwards; returns b."""
+    buf = state.get("momentum_buffer")
+    if buf is None:
+        buf = state["momentum_buffer"] = xp.array(g)  # an array even for 0-d g
+    else:
+        buf *= mu
+        buf += (1 - dampening) * g if dampening else g   # no temporary when d = 0
+    return buf
 
 
 class SGDNesterov(SGD):
