@@ -4,7 +4,8 @@ runs draw the very same masks and noise (catalog B055)."""
 import numpy
 
 from minigrad.autograd import Function
-from minigrad.backends import BACKEND_NAMES, _loaded, backend_of_array, current, get_backend
+from minigrad.backends import (BACKEND_NAMES, _loaded, backend_of_array, current, get_backend,
+                               to_numpy)
 
 
 def manual_seed(seed):
@@ -128,6 +129,18 @@ class Generator(HostGenerator):
     def initial_seed(self):
         """The seed given to ``manual_seed`` (None until one is given)."""
         return self._initial_seed
+
+
+def plain_generator_state(tree):
+    """A NumPy bit generator's state as ``bit_generator.state`` takes it back, from what
+    ``minigrad.load`` returns: nested ``OrderedDict``s as plain dicts, and the integers that
+    came back as arrays or tensors as Python ints."""
+    from minigrad.tensor import Tensor
+    if isinstance(tree, dict):
+        return {k: plain_generator_state(v) for k, v in tree.items()}
+    if isinstance(tree, Tensor):
+        tree = tree.data
+    return int(to_numpy(tree)) if hasattr(tree, "shape") else tree
 
 
 def generator_on(backend, generator=None):

@@ -15,6 +15,7 @@ import copy
 import numpy
 
 from minigrad.backends import backend_of_array, get_backend
+from minigrad.ops.random import plain_generator_state
 from minigrad.optim.optimizer import Optimizer
 from minigrad.registry import register
 
@@ -64,14 +65,7 @@ class _Sampler(Optimizer):
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
         if "generator" in state_dict:
-            self._rng.bit_generator.state = _plain(state_dict["generator"])
-
-
-def _plain(tree):
-    """Nested ``OrderedDict`` (as ``minigrad.load`` gives) → plain dicts."""
-    if isinstance(tree, dict):
-        return {k: _plain(v) for k, v in tree.items()}
-    return tree
+            self._rng.bit_generator.state = plain_generator_state(state_dict["generator"])
 
 
 def _check_common(name, lr, weight_decay, temperature):

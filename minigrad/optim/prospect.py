@@ -4,7 +4,8 @@ import numpy
 
 from minigrad.autograd import enable_grad, no_grad
 from minigrad.backends import backend_of_array, to_numpy
-from minigrad.optim.langevin import _plain, host_generator
+from minigrad.ops.random import plain_generator_state
+from minigrad.optim.langevin import host_generator
 from minigrad.optim.optimizer import Optimizer
 from minigrad.registry import register
 from minigrad.tensor import Tensor
@@ -183,7 +184,7 @@ class Prospect(Optimizer):
         state = super().state_dict()
         state["tables"] = None if self.tables is None else {
             k: v.copy() for k, v in self.tables.items()}
-        state["generator"] = _plain(dict(self._rng.bit_generator.state))
+        state["generator"] = plain_generator_state(dict(self._rng.bit_generator.state))
         return state
 
     def load_state_dict(self, state_dict):
@@ -201,7 +202,7 @@ class Prospect(Optimizer):
                                      f"{a.shape}, expected ({self.num_samples},)")
                 self.tables[k] = a.copy()
         if "generator" in state_dict:
-            self._rng.bit_generator.state = _plain(state_dict["generator"])
+            self._rng.bit_generator.state = plain_generator_state(state_dict["generator"])
 
 
 register(Prospect, name="prospect", kind="optimizer", check="state", catalog_id="O070",

@@ -12,7 +12,8 @@ from minigrad.autograd import enable_grad, grad, no_grad
 from minigrad.backends import backend_of_array
 from minigrad.func import hessian_vector
 from minigrad.optim._global_state import GlobalStateOptimizer
-from minigrad.optim.langevin import _plain, host_generator
+from minigrad.ops.random import plain_generator_state
+from minigrad.optim.langevin import host_generator
 from minigrad.optim.optimizer import tensor_norm
 from minigrad.registry import register
 from minigrad.tensor import Tensor
@@ -147,13 +148,13 @@ class NHARPG(GlobalStateOptimizer):
 
     def state_dict(self):
         state = super().state_dict()
-        state["generator"] = _plain(dict(self._rng.bit_generator.state))
+        state["generator"] = plain_generator_state(dict(self._rng.bit_generator.state))
         return state
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
         if "generator" in state_dict:
-            self._rng.bit_generator.state = _plain(state_dict["generator"])
+            self._rng.bit_generator.state = plain_generator_state(state_dict["generator"])
 
 
 class RegularizedNewton(GlobalStateOptimizer):

@@ -15,7 +15,7 @@ import math
 from minigrad.autograd import no_grad
 from minigrad.backends import backend_of_array, to_numpy
 from minigrad.layers.init import calculate_gain
-from minigrad.ops.random import HostGenerator, generator_on
+from minigrad.ops.random import HostGenerator, generator_on, plain_generator_state
 from minigrad.registry import register
 from minigrad.tensor import Tensor
 
@@ -38,16 +38,7 @@ def _set_generator_state(generator, state):
     rng = _numpy_rng(generator)
     if state is None or rng is None:
         return
-    rng.bit_generator.state = _plain(state)
-
-
-def _plain(node):
-    """A loaded generator state with arrays/tensors turned back into Python ints."""
-    if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items()}
-    if isinstance(node, Tensor) or hasattr(node, "shape"):
-        return int(to_numpy(node.data if isinstance(node, Tensor) else node))
-    return node
+    rng.bit_generator.state = plain_generator_state(state)
 
 
 def _data(t):

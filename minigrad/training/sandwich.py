@@ -9,8 +9,8 @@ from minigrad.autograd import no_grad
 from minigrad.backends import to_numpy
 from minigrad.functional import cross_entropy
 from minigrad.layers.module import Module
+from minigrad.ops.random import plain_generator_state
 from minigrad.registry import register
-from minigrad.tensor import Tensor
 
 _BIGNAS = "BigNAS: Scaling Up Neural Architecture Search with Big Single-Stage Models"
 
@@ -130,15 +130,7 @@ class SandwichRule:
         return {"rng": self.rng.bit_generator.state}
 
     def load_state_dict(self, state):
-        self.rng.bit_generator.state = _plain(state["rng"])
-
-
-def _plain(node):
-    if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items()}
-    if isinstance(node, Tensor) or hasattr(node, "shape"):
-        return int(to_numpy(node.data if isinstance(node, Tensor) else node))
-    return node
+        self.rng.bit_generator.state = plain_generator_state(state["rng"])
 
 
 register(SandwichRule, name="bignas_sandwich", kind="optimizer", check="state",
