@@ -328,21 +328,24 @@ class CapsuleMarginLoss(LossModule):
         return total
 
 
+def case_target(r, rows, cols):
+    """A random 0/1 multi-label target for the registry's cases: every label (column) has a
+    positive (row 0) and a negative (row 1)."""
+    y = r.integers(0, 2, (rows, cols))
+    y[0], y[1] = 1, 0
+    return y
+
+
 def _register_all():
     import numpy as np
     n = lambda r, *s: r.standard_normal(s)  # noqa: E731
 
-    def ml_target(r, rows, cols):
-        y = r.integers(0, 2, (rows, cols))
-        y[0], y[1] = 1, 0                      # every label has a positive and a negative
-        return y
-
     def auc_cases(r):
-        y3 = ml_target(r, 4, 3)
+        y3 = case_target(r, 4, 3)
         y3[:, 2] = 1                           # a label without negatives: skipped
-        return [Case(n(r, 5, 3), ml_target(r, 5, 3)),
+        return [Case(n(r, 5, 3), case_target(r, 5, 3)),
                 Case(n(r, 4, 3), y3, loss="hinge", reduction="sum"),
-                Case(n(r, 4, 2), ml_target(r, 4, 2), loss="logistic", reduction="none")]
+                Case(n(r, 4, 2), case_target(r, 4, 2), loss="logistic", reduction="none")]
 
     register(macro_auc_pairwise_loss, kind="loss", catalog_id="L092", module=MacroAUCPairwiseLoss,
              papers=["Towards Understanding Generalization of Macro-AUC in Multi-label Learning"],
@@ -355,7 +358,7 @@ def _register_all():
     def caps_cases(r):
         v = n(r, 3, 4, 2) * 0.4
         return [Case(v, r.integers(0, 4, 3)),
-                Case(n(r, 2, 3, 4) * 0.3, ml_target(r, 2, 3), weight=r.random(3) + 0.5,
+                Case(n(r, 2, 3, 4) * 0.3, case_target(r, 2, 3), weight=r.random(3) + 0.5,
                      reduction="sum"),
                 Case(n(r, 2, 3, 2) * 0.5, np.array([2, 0]), lamb=1.0, reduction="none")]
 

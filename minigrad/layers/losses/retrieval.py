@@ -6,7 +6,7 @@ from minigrad.autograd import Function
 from minigrad.layers.losses._common import (LossModule, check_reduction, int_labels,
                                             log_softmax_array, reduce_array, reduction_grad,
                                             sigmoid_array, softplus_array, xp_of)
-from minigrad.layers.losses.multilabel import _multilabel_target
+from minigrad.layers.losses.multilabel import _multilabel_target, case_target
 from minigrad.ops._checks import check_floating
 from minigrad.registry import Case, register
 from minigrad.tensor import Tensor
@@ -323,17 +323,12 @@ def _register_all():
     import numpy as np
     n = lambda r, *s: r.standard_normal(s)  # noqa: E731
 
-    def ml_target(r, rows, cols):
-        y = r.integers(0, 2, (rows, cols))
-        y[0], y[1] = 1, 0                      # every label has a positive and a negative
-        return y
-
     def ds_cases(r):
         y = r.integers(0, 2, (4, 5))
         y[:, 0], y[0] = 1, 0                   # query 0 has no positive
         y[1] = 1                               # query 1 has no negative
         return [Case(n(r, 4, 5), y, temperature=1.0),
-                Case(2 * n(r, 3, 4), ml_target(r, 3, 4), temperature=0.5, reduction="sum"),
+                Case(2 * n(r, 3, 4), case_target(r, 3, 4), temperature=0.5, reduction="sum"),
                 Case(0.05 * n(r, 2, 3), np.array([[1, 0, 1], [0, 1, 0]]), reduction="none")]
 
     register(decoupled_softmax_loss, kind="loss", catalog_id="L094", module=DecoupledSoftmaxLoss,
@@ -341,8 +336,8 @@ def _register_all():
 
     register(soft_topk_loss, kind="loss", catalog_id="L095", module=SoftTopKLoss,
              papers=["Dual-Encoders for Extreme Multi-Label Classification"],
-             inputs=lambda r: [Case(n(r, 3, 5), ml_target(r, 3, 5), k=2, temperature=1.0),
-                               Case(0.05 * n(r, 2, 6), ml_target(r, 2, 6), k=np.array([1, 3]),
+             inputs=lambda r: [Case(n(r, 3, 5), case_target(r, 3, 5), k=2, temperature=1.0),
+                               Case(0.05 * n(r, 2, 6), case_target(r, 2, 6), k=np.array([1, 3]),
                                     reduction="sum"),
                                Case(n(r, 2, 4), np.array([[0, 0, 0, 0], [1, 0, 1, 0]]), k=2,
                                     alpha=0.5, temperature=1.0, reduction="none")])
