@@ -19,7 +19,7 @@ from minigrad.optim.paper_schedules import (CosinePowerAnnealingLR, RefinedLR, r
 from minigrad.tensor import Tensor
 from minigrad.training import adadagrad_norm_test, lr_range_test
 from minigrad.training.lr_finder import range_test_lrs, smooth_losses, suggest_lr
-from tests.test_lr_scheduler import BASES, make_optimizer
+from tests.test_lr_scheduler import BASES, assert_resumes, make_optimizer
 from tests.test_lr_scheduler import sequence as lr_sequence
 
 TESTED = {"cosine_power_annealing", "refined_lr_schedule", "subgradient_geometric_decay",
@@ -29,27 +29,6 @@ TESTED = {"cosine_power_annealing", "refined_lr_schedule", "subgradient_geometri
 def sequence(scheduler, n):
     """``test_lr_scheduler.sequence`` as an array, (n, groups)."""
     return np.array(lr_sequence(scheduler, n))
-
-
-def assert_resumes(build, tmp_path, steps=12, split=5):
-    """Optimizer and scheduler state through ``minigrad.save``/``load`` after ``split`` steps,
-    into a fresh pair: the same lrs afterwards as an uninterrupted run."""
-    full = sequence(build(make_optimizer(momentum=0.9)), steps)
-    opt = make_optimizer(momentum=0.9)
-    sched = build(opt)
-    sequence(sched, split + 1)
-    path = str(tmp_path / "sched.npz")
-    minigrad.save({"optimizer": opt.state_dict(), "scheduler": sched.state_dict()}, path)
-    state = minigrad.load(path)
-    opt2 = make_optimizer(momentum=0.9)
-    sched2 = build(opt2)
-    opt2.load_state_dict(state["optimizer"])
-    sched2.load_state_dict(state["scheduler"])
-    rest = [sched2.get_last_lr()]
-    for _ in range(steps - split - 1):
-        sched2.step()
-        rest.append(sched2.get_last_lr())
-    np.testing.assert_array_equal(np.array(rest), full[split:])
 
 
 # ------------------------------------------------------------ O050 cosine power annealing
