@@ -177,13 +177,9 @@ def macro_auc_univariate_loss(input, target, loss="square", reduction="mean"):
     return MacroAUCUnivariate.apply(input, Tensor._wrap(y), loss, reduction)
 
 
-class MacroAUCPairwiseLoss(LossModule):
-    """``MacroAUCPairwiseLoss(loss='square', reduction='mean')``; see ``F.macro_auc_pairwise_loss``.
-
-    L = mean_k (1/(|P_k||N_k|))Σ ℓ(f_ik − f_jk).
-    Paper: Wu, Li & Yin 2023, "Towards Understanding Generalization of Macro-AUC in
-    Multi-label Learning".
-    """
+class _MacroAUCModule(LossModule):
+    """The two Macro-AUC Modules: a surrogate name and a reduction, then the functional."""
+    functional = None
 
     def __init__(self, loss="square", reduction="mean"):
         super().__init__(reduction)
@@ -191,10 +187,20 @@ class MacroAUCPairwiseLoss(LossModule):
         self.loss = loss
 
     def forward(self, input, target):
-        return macro_auc_pairwise_loss(input, target, self.loss, self.reduction)
+        return type(self).functional(input, target, self.loss, self.reduction)
 
 
-class MacroAUCUnivariateLoss(LossModule):
+class MacroAUCPairwiseLoss(_MacroAUCModule):
+    """``MacroAUCPairwiseLoss(loss='square', reduction='mean')``; see ``F.macro_auc_pairwise_loss``.
+
+    L = mean_k (1/(|P_k||N_k|))Σ ℓ(f_ik − f_jk).
+    Paper: Wu, Li & Yin 2023, "Towards Understanding Generalization of Macro-AUC in
+    Multi-label Learning".
+    """
+    functional = staticmethod(macro_auc_pairwise_loss)
+
+
+class MacroAUCUnivariateLoss(_MacroAUCModule):
     """``MacroAUCUnivariateLoss(loss='square', reduction='mean')``; see
     ``F.macro_auc_univariate_loss``.
 
@@ -202,14 +208,7 @@ class MacroAUCUnivariateLoss(LossModule):
     Paper: Wu, Li & Yin 2023, "Towards Understanding Generalization of Macro-AUC in
     Multi-label Learning".
     """
-
-    def __init__(self, loss="square", reduction="mean"):
-        super().__init__(reduction)
-        _check_surrogate(type(self).__name__, loss)
-        self.loss = loss
-
-    def forward(self, input, target):
-        return macro_auc_univariate_loss(input, target, self.loss, self.reduction)
+    functional = staticmethod(macro_auc_univariate_loss)
 
 
 # ------------------------------------------------------------------ capsule margin loss
